@@ -1,0 +1,101 @@
+"""Activations. Each backward is written with Tensor ops on the input or the output, so the
+second derivative (needed by gradient penalties) comes out of the same code."""
+from minigan import backend
+from minigan.autograd import Function, Tensor
+from minigan.ops.elementwise import where
+
+
+class ReLU(Function):
+    def forward(self, x):
+        return backend.get_array_module(x).maximum(x, 0)
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        return gy * Tensor((x > 0).astype(x.dtype))
+
+
+class LeakyReLU(Function):
+    def __init__(self, negative_slope):
+        self.negative_slope = negative_slope
+
+    def forward(self, x):
+        return backend.get_array_module(x).where(x > 0, x, x * self.negative_slope)
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        slope = backend.get_array_module(x).where(x > 0, 1.0, self.negative_slope).astype(x.dtype)
+        return gy * Tensor(slope)
+
+
+class ELU(Function):
+    def __init__(self, alpha):
+        self.alpha = alpha
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        return xp.where(x > 0, x, self.alpha * xp.expm1(xp.minimum(x, 0)))
+
+    def backward(self, gy):
+        # for x <= 0, d/dx alpha*(exp(x)-1) = y + alpha, and y carries the graph for second order
+        return where(self.inputs[0].data > 0, gy, gy * (self.output + self.alpha))
+
+
+class Sigmoid(Function):
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        return (xp.tanh(x * 0.5) * 0.5 + 0.5).astype(x.dtype)  # stable for large |x|
+
+    def backward(self, gy):
+        y = self.output
+        return gy * y * (1.0 - y)
+
+
+class Tanh(Function):
+    def forward(self, x):
+        return backend.get_array_module(x).tanh(x)
+
+    def backward(self, gy):
+        y = self.output
+        return gy * (1.0 - y * y)
+
+
+class Softplus(Function):
+    """log(1 + exp(beta x)) / beta, linear above `threshold` as in PyTorch."""
+
+    def __init__(self, beta, threshold):
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        bx = x * self.beta
+        smooth = (xp.maximum(bx, 0) + xp.log1p(xp.exp(-xp.abs(bx)))) / self.beta
+        return xp.where(bx > self.threshold, x, smooth).astype(x.dtype)
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        linear = x.data * self.beta > self.threshold
+        return where(linear, gy, gy * sigmoid(x * self.beta))
+
+
+def relu(x):
+    return ReLU()(x)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    return LeakyReLU(negative_slope)(x)
+
+
+def elu(x, alpha=1.0):
+    return ELU(alpha)(x)
+
+
+def sigmoid(x):
+    return Sigmoid()(x)
+
+
+def tanh(x):
+    return Tanh()(x)
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    return Softplus(beta, threshold)(x)

@@ -1,0 +1,71 @@
+"""Matrix products: matmul (batched, broadcasting) and the fused linear layer."""
+import numpy as np
+
+from minigan import backend
+from minigan.autograd import Function, Tensor
+from minigan.ops.elementwise import as_operand
+from minigan.ops.shape import reshape, squeeze, sum_to, transpose, unsqueeze
+from minigan.ops.reduce import sum
+
+
+class MatMul(Function):
+    """a @ b for a, b with >= 2 dims; leading (batch) dims broadcast."""
+
+    def forward(self, a, b):
+        return backend.get_array_module(a).matmul(a, b)
+
+    def backward(self, gy):
+        a, b = self.inputs
+        ga = sum_to(matmul(gy, transpose(b, -1, -2)), a.shape) if self.needs_input_grad[0] else None
+        gb = sum_to(matmul(transpose(a, -1, -2), gy), b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+def matmul(a, b):
+    """torch.matmul: 1-D operands are promoted to matrices and the added dim is removed after."""
+    a = a if isinstance(a, Tensor) else as_operand(a, b)
+    b = b if isinstance(b, Tensor) else as_operand(b, a)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: both operands need at least 1 dim, got shapes {a.shape} and {b.shape}")
+    if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied "
+                         f"({a.shape[-1]} != {b.shape[-2 if b.ndim > 1 else 0]})")
+    if a.ndim == 1:
+        return squeeze(matmul(unsqueeze(a, 0), b), -2)
+    if b.ndim == 1:
+        return squeeze(matmul(a, unsqueeze(b, -1)), -1)
+    try:
+        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: batch dims of {a.shape} and {b.shape} cannot be broadcast") from None
+    return MatMul()(a, b)
+
+
+class Linear(Function):
+    """y = x @ weight.T + bias, with x of shape (*, in) and weight of shape (out, in)."""
+
+    def forward(self, x, weight, bias=None):
+        y = x @ weight.T
+        if bias is not None:
+            y += bias
+        return y
+
+    def backward(self, gy):
+        x, weight = self.inputs[:2]
+        needs = self.needs_input_grad
+        gx = matmul(gy, weight) if needs[0] else None
+        flat_gy = reshape(gy, (-1, gy.shape[-1]))
+        gw = matmul(transpose(flat_gy, 0, 1), reshape(x, (-1, x.shape[-1]))) if needs[1] else None
+        gb = sum(flat_gy, 0) if len(needs) > 2 and needs[2] else None
+        return gx, gw, gb
+
+
+def linear(x, weight, bias=None):
+    if weight.ndim != 2:
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}")
+    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input has {x.shape[-1] if x.ndim else 0} features (shape {x.shape}) "
+                         f"but weight expects {weight.shape[1]} (weight shape {weight.shape})")
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(f"linear: bias shape {bias.shape} does not match weight's {weight.shape[0]} outputs")
+    return Linear()(x, weight) if bias is None else Linear()(x, weight, bias)

@@ -1,0 +1,152 @@
+"""Reductions: sum, mean, var, max/min, logsumexp, and the softmax family built on them."""
+import builtins
+from collections import namedtuple
+
+from minigan import backend
+from minigan.autograd import Function, Tensor
+from minigan.ops.elementwise import exp, log
+from minigan.ops.shape import broadcast_to, normalize_dim, normalize_dims, reshape, squeeze
+
+
+def _keepdim_shape(shape, dims):
+    return tuple(1 if i in dims else n for i, n in enumerate(shape))
+
+
+class Sum(Function):
+    def __init__(self, dims, keepdim):
+        self.dims, self.keepdim = dims, keepdim
+
+    def forward(self, x):
+        return x.sum(axis=self.dims, keepdims=self.keepdim)
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        return broadcast_to(reshape(gy, _keepdim_shape(x.shape, self.dims)), x.shape)
+
+
+def sum(x, dim=None, keepdim=False):
+    return Sum(normalize_dims("sum", dim, x.ndim), keepdim)(x)
+
+
+def _count(x, dims):
+    n = 1
+    for d in dims:
+        n *= x.shape[d]
+    return n
+
+
+def mean(x, dim=None, keepdim=False):
+    dims = normalize_dims("mean", dim, x.ndim)
+    return sum(x, dims, keepdim) * (1.0 / builtins.max(_count(x, dims), 1))
+
+
+def var(x, dim=None, keepdim=False, unbiased=True, correction=None):
+    """Variance with Bessel's correction by default (`unbiased=True`), as torch.var."""
+    dims = normalize_dims("var", dim, x.ndim)
+    if correction is None:
+        correction = 1 if unbiased else 0
+    centered = x - mean(x, dims, keepdim=True)
+    return sum(centered * centered, dims, keepdim) * (1.0 / builtins.max(_count(x, dims) - correction, 1))
+
+
+def std(x, dim=None, keepdim=False, unbiased=True, correction=None):
+    return var(x, dim, keepdim, unbiased, correction) ** 0.5
+
+
+class Extremum(Function):
+    """amax / amin over dims; tied maxima share the gradient evenly (as torch.amax)."""
+
+    def __init__(self, dims, keepdim, largest):
+        self.dims, self.keepdim, self.largest = dims, keepdim, largest
+
+    def forward(self, x):
+        reduce = x.max if self.largest else x.min
+        return reduce(axis=self.dims, keepdims=self.keepdim)
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        kept = _keepdim_shape(x.shape, self.dims)
+        winners = x.data == self.output.data.reshape(kept)
+        share = winners / winners.sum(axis=self.dims, keepdims=True)
+        return broadcast_to(reshape(gy, kept), x.shape) * Tensor(share.astype(x.dtype))
+
+
+def _check_nonempty(op, x, dims):
+    if any(x.shape[d] == 0 for d in dims):
+        raise ValueError(f"{op}: cannot reduce an empty dimension (shape {x.shape})")
+
+
+def amax(x, dim=None, keepdim=False):
+    dims = normalize_dims("amax", dim, x.ndim)
+    _check_nonempty("amax", x, dims)
+    return Extremum(dims, keepdim, largest=True)(x)
+
+
+def amin(x, dim=None, keepdim=False):
+    dims = normalize_dims("amin", dim, x.ndim)
+    _check_nonempty("amin", x, dims)
+    return Extremum(dims, keepdim, largest=False)(x)
+
+
+MaxResult = namedtuple("MaxResult", ["values", "indices"])
+
+
+def _extreme_along(op, x, dim, keepdim, largest):
+    """torch.max / torch.min: the whole tensor's extreme, or (values, indices) along `dim`."""
+    if dim is None:
+        return amax(x) if largest else amin(x)
+    dim = normalize_dim(op, dim, x.ndim)
+    indices = argmax(x, dim, keepdim=True) if largest else argmin(x, dim, keepdim=True)
+    values = gather_along(x, dim, indices)
+    if not keepdim:
+        values, indices = squeeze(values, dim), Tensor(indices.data.squeeze(dim))
+    return MaxResult(values, indices)
+
+
+def gather_along(x, dim, indices):
+    """x's entries at `indices` (an integer Tensor with size 1 along `dim`), differentiable in x."""
+    xp = x.xp
+    grids = xp.ogrid[tuple(slice(n) for n in indices.shape)]
+    index = tuple(indices.data if i == dim else grids[i] for i in range(x.ndim))
+    return x[index]
+
+
+def max(x, dim=None, keepdim=False):
+    return _extreme_along("max", x, dim, keepdim, largest=True)
+
+
+def min(x, dim=None, keepdim=False):
+    return _extreme_along("min", x, dim, keepdim, largest=False)
+
+
+def argmax(x, dim=None, keepdim=False):
+    return _arg_extreme(x, dim, keepdim, x.xp.argmax)
+
+
+def argmin(x, dim=None, keepdim=False):
+    return _arg_extreme(x, dim, keepdim, x.xp.argmin)
+
+
+def _arg_extreme(x, dim, keepdim, find):
+    if dim is None:
+        return Tensor(find(x.data.reshape(-1)))
+    dim = normalize_dim("argmax", dim, x.ndim)
+    index = find(x.data, axis=dim)
+    return Tensor(backend.get_array_module(index).expand_dims(index, dim) if keepdim else index)
+
+
+def logsumexp(x, dim, keepdim=False):
+    """log(sum(exp(x))) without overflow: the max is taken out as a constant (it cancels)."""
+    dims = normalize_dims("logsumexp", dim, x.ndim)
+    shift = Tensor(x.data.max(axis=dims, keepdims=True))
+    shift.data[~x.xp.isfinite(shift.data)] = 0
+    out = log(sum(exp(x - shift), dims, keepdim=True)) + shift
+    return out if keepdim else squeeze(out, dims)
+
+
+def log_softmax(x, dim):
+    return x - logsumexp(x, dim, keepdim=True)
+
+
+def softmax(x, dim):
+    return exp(log_softmax(x, dim))
