@@ -404,26 +404,23 @@ def _initial_gradient(where, output, gradient):
 def _graph_functions(outputs):
     """Every Function behind `outputs`, consumers before producers (reverse topological order)."""
     order, visited = [], set()
-    for root in outputs:
-        if root.creator is None or id(root.creator) in visited:
+    stack = [(y.creator, False) for y in reversed(outputs) if y.creator is not None]
+    while stack:
+        function, expanded = stack.pop()
+        if expanded:
+            order.append(function)  # post-order: after everything it consumes
             continue
-        visited.add(id(root.creator))
-        stack = [(root.creator, False)]
-        while stack:
-            function, expanded = stack.pop()
-            if expanded:
-                order.append(function)
-                continue
-            stack.append((function, True))
-            if function.inputs is _RELEASED:
-                raise RuntimeError(
-                    "backward: trying to go through part of the graph a second time after its saved "
-                    "values were freed; pass retain_graph=True to the first backward or grad call")
-            for x in function.inputs:
-                creator = x.creator
-                if creator is not None and id(creator) not in visited:
-                    visited.add(id(creator))
-                    stack.append((creator, False))
+        if id(function) in visited:
+            continue
+        visited.add(id(function))
+        if function.inputs is _RELEASED:
+            raise RuntimeError(
+                "backward: trying to go through part of the graph a second time after its saved "
+                "values were freed; pass retain_graph=True to the first backward or grad call")
+        stack.append((function, True))
+        for x in function.inputs:
+            if x.creator is not None and id(x.creator) not in visited:
+                stack.append((x.creator, False))
     order.reverse()
     return order
 
@@ -465,10 +462,11 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets):
         for function in order:
             if needed is not None and id(function) not in needed:
                 continue
-            grad_outputs_of_function = _take_output_gradients(function, pending)
-            if grad_outputs_of_function is None:
+            outputs_alive, output_grads = _take_output_gradients(function, pending)
+            if output_grads is None:
                 continue
-            grads = function.backward(*grad_outputs_of_function)
+            grads = function.backward(*output_grads)  # outputs_alive keeps self.output valid in there
+            del outputs_alive
             grads = grads if isinstance(grads, tuple) else (grads,)
             for x, g in zip(function.inputs, grads):
                 if g is None or not x._requires_grad:
@@ -493,18 +491,16 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets):
 
 
 def _take_output_gradients(function, pending):
-    grads, any_grad = [], False
-    for ref in function.outputs:
-        y = ref()
-        entry = pending.pop(id(y), None) if y is not None else None
-        grads.append(None if entry is None else entry[1])
-        any_grad = any_grad or entry is not None
-    if not any_grad:
-        return None
-    if len(grads) > 1:  # a multi-output function gets zeros for outputs nobody used
-        grads = [g if g is not None else Tensor(ref().xp.zeros_like(ref().data)) if ref() is not None
-                 else None for g, ref in zip(grads, function.outputs)]
-    return grads
+    """The function's live outputs and their gradients (None when no gradient reached it)."""
+    outputs = [ref() for ref in function.outputs]
+    entries = [pending.pop(id(y), None) if y is not None else None for y in outputs]
+    if all(entry is None for entry in entries):
+        return outputs, None
+    grads = [None if entry is None else entry[1] for entry in entries]
+    if len(grads) > 1:  # a multi-output function gets zeros for the outputs nobody used
+        grads = [Tensor(y.xp.zeros_like(y.data)) if g is None and y is not None else g
+                 for g, y in zip(grads, outputs)]
+    return outputs, grads
 
 
 def _check_gradient_shape(function, x, g):

@@ -181,7 +181,7 @@ class Cos(Function):
 
 class Abs(Function):
     def forward(self, x):
-        return abs(x)
+        return backend.get_array_module(x).abs(x)
 
     def backward(self, gy):
         x = self.inputs[0]

@@ -1,0 +1,27 @@
+"""Checks for elementwise arithmetic and math, including broadcasting between inputs."""
+from minigan import ops
+from minigan.gradcheck.registry import Arg, register
+
+register("add", "same shape", ops.add, Arg((3, 4)), Arg((3, 4)))
+register("add", "broadcast", ops.add, Arg((3, 4)), Arg((1, 4)))
+register("add", "scalar", lambda x: ops.add(x, 2.5), Arg((3, 4)))
+register("sub", "broadcast", ops.sub, Arg((2, 1, 4)), Arg((3, 1)))
+register("mul", "broadcast", ops.mul, Arg((2, 3, 4)), Arg((3, 1)))
+register("div", "broadcast", ops.div, Arg((3, 4)), Arg((4,), 0.5, 2.0))
+register("div", "scalar numerator", lambda x: ops.div(1.5, x), Arg((3, 4), 0.5, 2.0))
+register("neg", "basic", ops.neg, Arg((3, 4)))
+register("pow", "cube", lambda x: ops.pow(x, 3), Arg((3, 4)))
+register("pow", "fractional", lambda x: ops.pow(x, 1.5), Arg((3, 4), 0.2, 2.0))
+register("pow", "negative", lambda x: ops.pow(x, -2.0), Arg((3, 4), 0.5, 2.0))
+register("pow", "tensor exponent", ops.pow, Arg((3, 4), 0.5, 2.0), Arg((3, 4)))
+register("exp", "basic", ops.exp, Arg((3, 4)))
+register("log", "positive", ops.log, Arg((3, 4), 0.2, 3.0))
+register("sqrt", "positive", ops.sqrt, Arg((3, 4), 0.2, 3.0))
+register("sin", "basic", ops.sin, Arg((3, 4), -3.0, 3.0))
+register("cos", "basic", ops.cos, Arg((3, 4), -3.0, 3.0))
+register("abs", "away from 0", ops.abs, Arg((3, 4), avoid=(0.0,)))
+register("clamp", "both bounds", lambda x: ops.clamp(x, -0.5, 0.5), Arg((3, 4), avoid=(-0.5, 0.5)))
+register("clamp", "min only", lambda x: ops.clamp(x, min=0.0), Arg((3, 4), avoid=(0.0,)))
+register("maximum", "broadcast", ops.maximum, Arg((3, 4)), Arg((4,)))
+register("minimum", "broadcast", ops.minimum, Arg((3, 4)), Arg((3, 1)))
+register("where", "broadcast", lambda a, b: ops.where(a.data > 0, a, b), Arg((3, 4), avoid=(0.0,)), Arg((1, 4)))
