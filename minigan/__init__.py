@@ -15,5 +15,7 @@ from minigan.ops import (cat, stack, where, maximum, minimum, exp, log, sqrt, ab
                          matmul, sigmoid, tanh, relu, softmax, log_softmax, logsumexp, flatten,
                          reshape, permute, transpose, squeeze, unsqueeze, sum, mean, var, std,
                          max, min, amax, amin, argmax, argmin)
+from minigan.dot import to_dot
+from minigan.gradcheck import gradcheck, gradgradcheck, GradcheckError
 
 __version__ = "0.1.0"
