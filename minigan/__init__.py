@@ -16,6 +16,8 @@ from minigan.ops import (cat, stack, where, maximum, minimum, exp, log, sqrt, ab
                          reshape, permute, transpose, squeeze, unsqueeze, sum, mean, var, std,
                          max, min, amax, amin, argmax, argmin)
 from minigan.dot import to_dot
+from minigan import nn, optim
+from minigan.io import save, load, CheckpointError
 from minigan.gradcheck import gradcheck, gradgradcheck, GradcheckError, NondifferentiableError
 
 __version__ = "0.1.0"

@@ -1,0 +1,11 @@
+import pytest
+
+import minigan as mg
+
+
+@pytest.fixture
+def float64():
+    previous = mg.get_default_dtype()
+    mg.set_default_dtype(mg.float64)
+    yield
+    mg.set_default_dtype(previous)
