@@ -13,7 +13,7 @@ from minigan.ops.activation import elu, leaky_relu, relu, sigmoid, softplus, tan
 from minigan.ops.conv import conv2d, conv_transpose2d
 from minigan.ops.linalg import linear
 from minigan.ops.norm import Normalize
-from minigan.ops.pool import avg_pool2d, max_pool2d
+from minigan.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from minigan.ops.resize import interpolate, pad
 
 __all__ = [
@@ -40,11 +40,6 @@ def pixel_shuffle(x, upscale_factor):
 
 def pixel_unshuffle(x, downscale_factor):
     return _resize.pixel_unshuffle(x, downscale_factor)
-
-
-def adaptive_avg_pool2d(x, output_size):
-    from minigan.ops import pool
-    return pool.adaptive_avg_pool2d(x, output_size)
 
 
 # ---------------------------------------------------------------------------- normalisation

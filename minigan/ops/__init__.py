@@ -10,5 +10,5 @@ from minigan.ops.reduce import (sum, mean, var, std, amax, amin, max, min, argma
 from minigan.ops.linalg import matmul, linear
 from minigan.ops.norm import normalize
 from minigan.ops.conv import conv2d, conv_transpose2d
-from minigan.ops.pool import avg_pool2d, max_pool2d
+from minigan.ops.pool import avg_pool2d, max_pool2d, adaptive_avg_pool2d
 from minigan.ops.resize import interpolate, pad, pixel_shuffle, pixel_unshuffle

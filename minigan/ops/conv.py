@@ -1,0 +1,316 @@
+"""2-D convolution, its transpose, and the weight-gradient correlation: three Functions that are
+each other's derivatives, so convolutions are differentiable to any order with nothing special.
+
+All three are one linear relation between an input x (N, C, H, W), a weight (O, C/groups, kh, kw)
+and an output y (N, O, Ho, Wo):
+
+    conv2d_forward_array           y  from x and w    (Conv2d's forward)
+    conv2d_backward_data_array     x  from y and w    (ConvTranspose2d's forward, Conv2d's x-gradient)
+    conv2d_backward_weight_array   w  from x and y    (Conv2dGradWeight's forward, the w-gradient)
+
+Each call is one GEMM (batched over groups) against an im2col matrix of shape
+(groups, N * Ho * Wo, kh * kw * C/groups). Inside, images are handled channels-last
+(N, H, W, C): a window's kw * C entries then lie side by side in memory, so building the columns
+and scattering them back copies long contiguous runs. Results are NCHW *views* of channels-last
+buffers (no copy), and inputs stored that way (any earlier conv's output) need no transposing.
+"""
+import numbers
+
+from minigan import backend
+from minigan.autograd import Function, Tensor
+from minigan.ops.reduce import sum
+from minigan.ops.shape import getitem
+
+
+# ------------------------------------------------------------------------------- array math
+def _channels_last(x, padding):
+    """x (N, C, H, W) as a channels-last (N, H + 2ph, W + 2pw, C) array: a view when unpadded."""
+    x = x.transpose(0, 2, 3, 1)
+    if padding == (0, 0):
+        return x
+    xp = backend.get_array_module(x)
+    n, h, w, c = x.shape
+    ph, pw = padding
+    padded = xp.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=x.dtype)
+    padded[:, ph:ph + h, pw:pw + w] = x
+    return padded
+
+
+def _columns(x, kernel, stride, padding, dilation, groups, out_hw):
+    """The im2col matrix of x, (groups, N * Ho * Wo, kh * kw * C/groups): the one copy of x's windows."""
+    xp = backend.get_array_module(x)
+    x = _channels_last(x, padding)
+    n, c = x.shape[0], x.shape[3]
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_hw
+    s_n, s_h, s_w, s_c = x.strides
+    windows = xp.lib.stride_tricks.as_strided(
+        x, (groups, n, ho, wo, kh, kw, c // groups),
+        (s_c * (c // groups), s_n, s_h * sh, s_w * sw, s_h * dh, s_w * dw, s_c))
+    return windows.reshape(groups, n * ho * wo, kh * kw * (c // groups))
+
+
+def _pixels_by_group(y, groups):
+    """(N, O, H, W) -> (groups, N*H*W, O/groups) view; free when y is stored channels-last."""
+    n, o, h, w = y.shape
+    return y.transpose(0, 2, 3, 1).reshape(n * h * w, groups, o // groups).transpose(1, 0, 2)
+
+
+def _taps_last(w, groups):
+    """weight (O, C/g, kh, kw) -> (groups, O/groups, kh * kw * C/groups), matching the columns."""
+    o = w.shape[0]
+    return w.transpose(0, 2, 3, 1).reshape(groups, o // groups, -1)
+
+
+def conv2d_forward_array(x, w, stride, padding, dilation, groups):
+    """y[n, o] = sum over c, i, j of w[o, c, i, j] * x_padded[n, c, sh*h + dh*i, sw*w + dw*j]."""
+    xp = backend.get_array_module(x)
+    n, o = x.shape[0], w.shape[0]
+    out_hw = conv2d_output_size(x.shape[2:], w.shape[2:], stride, padding, dilation)
+    cols = _columns(x, w.shape[2:], stride, padding, dilation, groups, out_hw)
+    y = xp.matmul(cols, _taps_last(w, groups).transpose(0, 2, 1))  # (groups, N*Ho*Wo, O/groups)
+    if groups > 1:
+        y = y.transpose(1, 0, 2)
+    return y.reshape(n, *out_hw, o).transpose(0, 3, 1, 2)
+
+
+def conv2d_backward_data_array(gy, w, x_shape, stride, padding, dilation, groups):
+    """The adjoint of conv2d in x: one GEMM to columns, then a scatter-add per kernel tap.
+    gy has conv2d's output shape for an input of x_shape (as in the other two functions)."""
+    xp = backend.get_array_module(gy)
+    n, c, h, width = x_shape
+    c_g, kh, kw = w.shape[1:]
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    ho, wo = gy.shape[2:]
+    cols = xp.matmul(_pixels_by_group(gy, groups), _taps_last(w, groups))  # (groups, N*Ho*Wo, kh*kw*C/g)
+    cols = cols.reshape(groups, n, ho, wo, kh, kw, c_g).transpose(1, 2, 3, 4, 5, 0, 6)
+    gx = xp.zeros((n, h + 2 * ph, width + 2 * pw, groups, c_g), dtype=gy.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            gx[:, i * dh:i * dh + sh * (ho - 1) + 1:sh, j * dw:j * dw + sw * (wo - 1) + 1:sw] += cols[:, :, :, i, j]
+    return gx.reshape(n, h + 2 * ph, width + 2 * pw, c)[:, ph:ph + h, pw:pw + width].transpose(0, 3, 1, 2)
+
+
+def conv2d_backward_weight_array(x, gy, w_shape, stride, padding, dilation, groups):
+    """gw[o, c, i, j] = sum over n, h, w of gy[n, o, h, w] * x_padded[n, c, sh*h + dh*i, sw*w + dw*j]."""
+    xp = backend.get_array_module(x)
+    o, c_g, kh, kw = w_shape
+    cols = _columns(x, (kh, kw), stride, padding, dilation, groups, gy.shape[2:])
+    gw = xp.matmul(_pixels_by_group(gy, groups).transpose(0, 2, 1), cols)  # (groups, O/g, kh*kw*C/g)
+    return gw.reshape(o, kh, kw, c_g).transpose(0, 3, 1, 2).copy()
+
+
+def conv2d_output_size(in_hw, kernel, stride, padding, dilation):
+    return tuple((size + 2 * p - d * (k - 1) - 1) // s + 1
+                 for size, k, s, p, d in zip(in_hw, kernel, stride, padding, dilation))
+
+
+def conv_transpose2d_output_size(in_hw, kernel, stride, padding, output_padding, dilation):
+    return tuple((size - 1) * s - 2 * p + d * (k - 1) + op + 1
+                 for size, k, s, p, op, d in zip(in_hw, kernel, stride, padding, output_padding, dilation))
+
+
+# -------------------------------------------------------------------------------- Functions
+def _crop(y, hw):
+    """y's top-left hw corner: the adjoint of _full_output's zero-extension."""
+    if tuple(y.shape[2:]) == tuple(hw):
+        return y
+    return getitem(y, (slice(None), slice(None), slice(0, hw[0]), slice(0, hw[1])))
+
+
+def _full_output(gy, x_hw, w_shape, options):
+    """gy zero-extended (bottom, right) to conv2d's output size for inputs of size x_hw.
+
+    Only conv_transpose2d with output_padding >= stride (allowed while < dilation) asks for an
+    output whose conv2d would be larger than its input; the extra rows see zeros. The array
+    functions can then always assume gy has conv2d's full output shape.
+    """
+    full = conv2d_output_size(x_hw, w_shape[2:], *options[:3])
+    if tuple(gy.shape[2:]) == full:
+        return gy
+    grown = backend.get_array_module(gy).zeros(gy.shape[:2] + full, dtype=gy.dtype)
+    grown[:, :, :gy.shape[2], :gy.shape[3]] = gy
+    return grown
+
+
+def _add_bias(y, b):
+    if b is not None:
+        y += b.reshape(1, -1, 1, 1)
+    return y
+
+
+class Conv2d(Function):
+    """y = conv2d(x, w) (+ b). Its x-gradient is ConvTranspose2d, its w-gradient Conv2dGradWeight."""
+
+    def __init__(self, stride, padding, dilation, groups):
+        self.options = (stride, padding, dilation, groups)
+
+    def forward(self, x, w, b=None):
+        return _add_bias(conv2d_forward_array(x, w, *self.options), b)
+
+    def backward(self, gy):
+        x, w = self.inputs[:2]
+        needs = self.needs_input_grad
+        gx = ConvTranspose2d(*self.options, out_hw=x.shape[2:])(gy, w) if needs[0] else None
+        gw = Conv2dGradWeight(*self.options, w_shape=w.shape)(x, gy) if needs[1] else None
+        gb = sum(gy, (0, 2, 3)) if len(needs) > 2 and needs[2] else None
+        return gx, gw, gb
+
+
+class ConvTranspose2d(Function):
+    """x = conv_transpose2d(y, w) (+ b): conv2d's adjoint in its input, producing size out_hw.
+
+    w has conv2d's layout seen from the other side: (C_in of this op, C_out / groups, kh, kw).
+    """
+
+    def __init__(self, stride, padding, dilation, groups, out_hw):
+        self.options = (stride, padding, dilation, groups)
+        self.out_hw = tuple(out_hw)
+
+    def forward(self, y, w, b=None):
+        x_shape = (y.shape[0], w.shape[1] * self.options[3]) + self.out_hw
+        y = _full_output(y, self.out_hw, w.shape, self.options)
+        return _add_bias(conv2d_backward_data_array(y, w, x_shape, *self.options), b)
+
+    def backward(self, gx):
+        y, w = self.inputs[:2]
+        needs = self.needs_input_grad
+        gy = _crop(Conv2d(*self.options)(gx, w), y.shape[2:]) if needs[0] else None
+        gw = Conv2dGradWeight(*self.options, w_shape=w.shape)(gx, y) if needs[1] else None
+        gb = sum(gx, (0, 2, 3)) if len(needs) > 2 and needs[2] else None
+        return gy, gw, gb
+
+
+class Conv2dGradWeight(Function):
+    """w-gradient of conv2d: the correlation of x with gy. Bilinear in (x, gy), so its own
+    gradients are a conv_transpose2d (for x) and a conv2d (for gy) with the incoming ggw."""
+
+    def __init__(self, stride, padding, dilation, groups, w_shape):
+        self.options = (stride, padding, dilation, groups)
+        self.w_shape = tuple(w_shape)
+
+    def forward(self, x, gy):
+        gy = _full_output(gy, x.shape[2:], self.w_shape, self.options)
+        return conv2d_backward_weight_array(x, gy, self.w_shape, *self.options)
+
+    def backward(self, ggw):
+        x, gy = self.inputs
+        gx = ConvTranspose2d(*self.options, out_hw=x.shape[2:])(gy, ggw) if self.needs_input_grad[0] else None
+        ggy = _crop(Conv2d(*self.options)(x, ggw), gy.shape[2:]) if self.needs_input_grad[1] else None
+        return gx, ggy
+
+
+# ------------------------------------------------------------------------------ public ops
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """torch.nn.functional.conv2d. x (N, C_in, H, W) or (C_in, H, W); weight (C_out, C_in/groups,
+    kh, kw); bias (C_out,) or None. Returns (N, C_out, Ho, Wo) with
+    Ho = (H + 2*padding - dilation*(kh-1) - 1) // stride + 1."""
+    op = "conv2d"
+    x, unbatched = _batched(op, x)
+    stride, padding, dilation, groups = _check_geometry(op, stride, padding, dilation, groups)
+    _check_tensors(op, x, weight, bias)
+    c_in, c_out = x.shape[1], weight.shape[0]
+    if groups > 1 and (c_in % groups or c_out % groups):
+        raise ValueError(f"{op}: groups={groups} must divide both input channels ({c_in}) and "
+                         f"output channels ({c_out}) (weight shape {tuple(weight.shape)})")
+    if weight.shape[1] * groups != c_in:
+        raise ValueError(f"{op}: input has {c_in} channels but weight expects {weight.shape[1] * groups} "
+                         f"(weight shape {tuple(weight.shape)}{_groups_note(groups)})")
+    _check_bias(op, bias, c_out, weight)
+    kernel = weight.shape[2:]
+    padded = tuple(s + 2 * p for s, p in zip(x.shape[2:], padding))
+    extent = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    if any(e > s for e, s in zip(extent, padded)):
+        out_hw = conv2d_output_size(x.shape[2:], kernel, stride, padding, dilation)
+        raise ValueError(f"{op}: output size would be {out_hw}: kernel {tuple(kernel)} with dilation "
+                         f"{dilation} spans {extent}, more than the padded input {padded} "
+                         f"(input shape {tuple(x.shape)}, padding {padding})")
+    args = (x, weight) if bias is None else (x, weight, bias)
+    y = Conv2d(stride, padding, dilation, groups)(*args)
+    return y[0] if unbatched else y
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """torch.nn.functional.conv_transpose2d, the adjoint of conv2d in its input. x (N, C_in, H, W)
+    or (C_in, H, W); weight (C_in, C_out/groups, kh, kw); bias (C_out,) or None. Returns
+    (N, C_out, Ho, Wo) with Ho = (H-1)*stride - 2*padding + dilation*(kh-1) + output_padding + 1."""
+    op = "conv_transpose2d"
+    x, unbatched = _batched(op, x)
+    stride, padding, dilation, groups = _check_geometry(op, stride, padding, dilation, groups)
+    output_padding = _pair(op, "output_padding", output_padding, minimum=0)
+    _check_tensors(op, x, weight, bias)
+    c_in = x.shape[1]
+    if weight.shape[0] != c_in:
+        raise ValueError(f"{op}: input has {c_in} channels but weight expects {weight.shape[0]} "
+                         f"(weight shape {tuple(weight.shape)}; conv_transpose2d weights are "
+                         "(C_in, C_out/groups, kh, kw))")
+    if c_in % groups:
+        raise ValueError(f"{op}: groups={groups} must divide the input channels ({c_in}) "
+                         f"(weight shape {tuple(weight.shape)})")
+    c_out = weight.shape[1] * groups
+    _check_bias(op, bias, c_out, weight)
+    for op_, s, d in zip(output_padding, stride, dilation):
+        if op_ >= s and op_ >= d:
+            raise ValueError(f"{op}: output_padding {output_padding} must be smaller than either stride "
+                             f"{stride} or dilation {dilation}")
+    out_hw = conv_transpose2d_output_size(x.shape[2:], weight.shape[2:], stride, padding, output_padding, dilation)
+    if min(out_hw) <= 0:
+        raise ValueError(f"{op}: output size would be {out_hw} (input shape {tuple(x.shape)}, weight "
+                         f"shape {tuple(weight.shape)}, stride {stride}, padding {padding}, "
+                         f"output_padding {output_padding}, dilation {dilation})")
+    args = (x, weight) if bias is None else (x, weight, bias)
+    y = ConvTranspose2d(stride, padding, dilation, groups, out_hw)(*args)
+    return y[0] if unbatched else y
+
+
+# ------------------------------------------------------------------------------ validation
+def _pair(op, name, value, minimum):
+    """An int or a pair of ints as a pair, each at least `minimum`."""
+    pair = (value, value) if isinstance(value, numbers.Integral) else value
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not all(isinstance(v, numbers.Integral) for v in pair):
+        raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
+    pair = (int(pair[0]), int(pair[1]))
+    if min(pair) < minimum:
+        raise ValueError(f"{op}: {name} must be {'positive' if minimum else 'non-negative'}, got {value!r}")
+    return pair
+
+
+def _check_geometry(op, stride, padding, dilation, groups):
+    if not isinstance(groups, numbers.Integral) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    return (_pair(op, "stride", stride, 1), _pair(op, "padding", padding, 0),
+            _pair(op, "dilation", dilation, 1), int(groups))
+
+
+def _batched(op, x):
+    """(C, H, W) inputs are treated as a batch of one, as in PyTorch."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
+    if x.ndim == 3:
+        return getitem(x, (None,)), True
+    if x.ndim != 4:
+        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W) or a 3-D one (C, H, W), got shape {tuple(x.shape)}")
+    return x, False
+
+
+def _check_tensors(op, x, weight, bias):
+    if isinstance(weight, Tensor) and weight.ndim != 4:
+        raise ValueError(f"{op}: expected a 4-D weight, got shape {tuple(weight.shape)}")
+    tensors = [("input", x), ("weight", weight)] + ([("bias", bias)] if bias is not None else [])
+    for name, t in tensors:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
+        if t.dtype.kind != "f":
+            raise ValueError(f"{op}: {name} must be floating point, got dtype {t.dtype}")
+    if len({t.dtype for _, t in tensors}) > 1:
+        listed = ", ".join(f"{name} {t.dtype}" for name, t in tensors)
+        raise ValueError(f"{op}: input, weight and bias must share one dtype, got {listed}")
+
+
+def _check_bias(op, bias, c_out, weight):
+    if bias is not None and tuple(bias.shape) != (c_out,):
+        raise ValueError(f"{op}: bias shape {tuple(bias.shape)} does not match the {c_out} output "
+                         f"channels (weight shape {tuple(weight.shape)})")
+
+
+def _groups_note(groups):
+    return f", groups={groups}" if groups > 1 else ""

@@ -1,0 +1,282 @@
+"""conv2d and conv_transpose2d: forward against naive loops over many random configurations, the
+adjoint identity between them, gradients of the three conv Functions (first and second order)
+against finite differences, float32 staying float32, and the error messages."""
+import re
+
+import numpy as np
+import pytest
+
+import minigan as mg
+from minigan.ops.conv import Conv2dGradWeight, conv2d, conv_transpose2d
+
+SEEDS = range(40)
+
+
+def pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+# ---------------------------------------------------------------- naive references (loops)
+def conv2d_reference(x, w, b, stride, padding, dilation, groups):
+    """One output pixel at a time: the dot product of its (dilated) window with each filter."""
+    (sh, sw), (ph, pw), (dh, dw) = pair(stride), pair(padding), pair(dilation)
+    n, c, h, width = x.shape
+    o, cg, kh, kw = w.shape
+    xp = np.zeros((n, c, h + 2 * ph, width + 2 * pw))
+    xp[:, :, ph:ph + h, pw:pw + width] = x
+    ho = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    wo = (width + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    y = np.zeros((n, o, ho, wo))
+    for oc in range(o):
+        g = oc // (o // groups)
+        for r in range(ho):
+            for s in range(wo):
+                window = xp[:, g * cg:(g + 1) * cg, r * sh:r * sh + dh * (kh - 1) + 1:dh,
+                            s * sw:s * sw + dw * (kw - 1) + 1:dw]
+                y[:, oc, r, s] = (window * w[oc]).sum(axis=(1, 2, 3))
+    return y if b is None else y + b[None, :, None, None]
+
+
+def conv_transpose2d_reference(x, w, b, stride, padding, output_padding, groups, dilation):
+    """PyTorch's definition: every input pixel stamps its weight-scaled kernel onto the output."""
+    (sh, sw), (ph, pw), (dh, dw) = pair(stride), pair(padding), pair(dilation)
+    oph, opw = pair(output_padding)
+    n, cin, h, width = x.shape
+    _, cog, kh, kw = w.shape
+    hout = (h - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1
+    wout = (width - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1
+    # buffer index = output index + padding
+    buf = np.zeros((n, cog * groups, max((h - 1) * sh + dh * (kh - 1) + 1, hout + ph),
+                    max((width - 1) * sw + dw * (kw - 1) + 1, wout + pw)))
+    for ci in range(cin):
+        g = ci // (cin // groups)
+        for r in range(h):
+            for s in range(width):
+                buf[:, g * cog:(g + 1) * cog, r * sh:r * sh + dh * (kh - 1) + 1:dh,
+                    s * sw:s * sw + dw * (kw - 1) + 1:dw] += x[:, ci, r, s][:, None, None, None] * w[ci][None]
+    y = buf[:, :, ph:ph + hout, pw:pw + wout]
+    return y if b is None else y + b[None, :, None, None]
+
+
+# ---------------------------------------------------------------- random configurations
+def random_conv2d_config(rng):
+    """Input, weight, bias shapes and options with a non-empty output."""
+    while True:
+        groups = int(rng.choice([1, 1, 2, 3]))
+        cg, og = int(rng.integers(1, 3)), int(rng.integers(1, 3))
+        kernel = tuple(int(k) for k in rng.integers(1, 4, 2))
+        options = dict(stride=tuple(int(v) for v in rng.integers(1, 4, 2)),
+                       padding=tuple(int(v) for v in rng.integers(0, 3, 2)),
+                       dilation=tuple(int(v) for v in rng.integers(1, 3, 2)), groups=groups)
+        hw = tuple(int(v) for v in rng.integers(2, 8, 2))
+        spans = [d * (k - 1) + 1 for k, d in zip(kernel, options["dilation"])]
+        if all(e <= s + 2 * p for e, s, p in zip(spans, hw, options["padding"])):
+            n = int(rng.integers(1, 3))
+            return (n, groups * cg) + hw, (groups * og, cg) + kernel, (groups * og,), options
+
+
+def random_conv_transpose2d_config(rng):
+    while True:
+        groups = int(rng.choice([1, 1, 2, 3]))
+        cg, og = int(rng.integers(1, 3)), int(rng.integers(1, 3))
+        kernel = tuple(int(k) for k in rng.integers(1, 4, 2))
+        stride = tuple(int(v) for v in rng.integers(1, 4, 2))
+        dilation = tuple(int(v) for v in rng.integers(1, 3, 2))
+        output_padding = tuple(int(rng.integers(0, max(s, d))) for s, d in zip(stride, dilation))
+        options = dict(stride=stride, padding=tuple(int(v) for v in rng.integers(0, 3, 2)),
+                       output_padding=output_padding, groups=groups, dilation=dilation)
+        hw = tuple(int(v) for v in rng.integers(1, 6, 2))
+        out = [(h - 1) * s - 2 * p + d * (k - 1) + op + 1 for h, s, p, d, k, op in
+               zip(hw, stride, options["padding"], dilation, kernel, output_padding)]
+        if min(out) > 0:
+            n = int(rng.integers(1, 3))
+            return (n, groups * cg) + hw, (groups * cg, og) + kernel, (groups * og,), options
+
+
+def arrays(rng, *shapes):
+    return [rng.standard_normal(s) for s in shapes]
+
+
+# ------------------------------------------------------------------------------- forward
+@pytest.mark.parametrize("seed", SEEDS)
+def test_conv2d_matches_naive_loops(seed):
+    rng = np.random.default_rng(seed)
+    x_shape, w_shape, b_shape, options = random_conv2d_config(rng)
+    x, w, b = arrays(rng, x_shape, w_shape, b_shape)
+    y = conv2d(mg.tensor(x), mg.tensor(w), mg.tensor(b), **options)
+    np.testing.assert_allclose(y.numpy(), conv2d_reference(x, w, b, **options), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_conv_transpose2d_matches_naive_loops(seed):
+    rng = np.random.default_rng(seed)
+    x_shape, w_shape, b_shape, options = random_conv_transpose2d_config(rng)
+    x, w, b = arrays(rng, x_shape, w_shape, b_shape)
+    y = conv_transpose2d(mg.tensor(x), mg.tensor(w), mg.tensor(b), **options)
+    np.testing.assert_allclose(y.numpy(), conv_transpose2d_reference(x, w, b, **options), rtol=1e-12, atol=1e-12)
+
+
+def test_unbatched_input_and_empty_batch():
+    rng = np.random.default_rng(0)
+    x, w = arrays(rng, (2, 5, 5), (3, 2, 3, 3))
+    y = conv2d(mg.tensor(x), mg.tensor(w), padding=1)
+    assert y.shape == (3, 5, 5)
+    np.testing.assert_allclose(y.numpy(), conv2d_reference(x[None], w, None, 1, 1, 1, 1)[0], rtol=1e-12)
+    assert conv2d(mg.tensor(np.zeros((0, 2, 5, 5))), mg.tensor(w)).shape == (0, 3, 3, 3)
+    assert conv_transpose2d(mg.tensor(np.zeros((0, 3, 2, 2))), mg.tensor(w)).shape == (0, 2, 4, 4)
+
+
+def test_inputs_are_not_modified():
+    rng = np.random.default_rng(1)
+    x, w, b = arrays(rng, (2, 2, 5, 5), (2, 2, 3, 3), (2,))
+    copies = [a.copy() for a in (x, w, b)]
+    conv2d(mg.tensor(x), mg.tensor(w), mg.tensor(b), padding=1)
+    conv_transpose2d(mg.tensor(x), mg.tensor(w), mg.tensor(b), stride=2)
+    for a, c in zip((x, w, b), copies):
+        np.testing.assert_array_equal(a, c)
+
+
+# --------------------------------------------------------------------- adjoint identity
+@pytest.mark.parametrize("seed", SEEDS)
+def test_conv_transpose2d_is_the_adjoint_of_conv2d(seed):
+    """<conv_transpose2d(y, w), x> == <y, conv2d(x, w)>, conv2d cropped to y's size when
+    output_padding >= stride makes conv2d of the transposed output larger than y."""
+    rng = np.random.default_rng(seed)
+    y_shape, w_shape, _, options = random_conv_transpose2d_config(rng)
+    y, w = arrays(rng, y_shape, w_shape)
+    xt = conv_transpose2d(mg.tensor(y), mg.tensor(w), **options).numpy()
+    x = rng.standard_normal(xt.shape)
+    conv_options = {k: v for k, v in options.items() if k != "output_padding"}
+    cx = conv2d(mg.tensor(x), mg.tensor(w), **conv_options).numpy()[:, :, :y.shape[2], :y.shape[3]]
+    lhs, rhs = np.vdot(xt, x), np.vdot(y, cx)
+    assert abs(lhs - rhs) <= 1e-10 * max(abs(lhs), np.abs(xt).sum() * np.abs(x).max(), 1e-300)
+
+
+# ----------------------------------------------------------------------------- gradients
+GRAD_CASES = [  # (conv2d options, input shape, weight shape)
+    (dict(stride=2, padding=1), (2, 2, 5, 6), (3, 2, 3, 2)),
+    (dict(padding=(2, 1), dilation=(1, 2), groups=2), (1, 4, 4, 4), (2, 2, 2, 3)),
+]
+
+
+@pytest.mark.parametrize("options,x_shape,w_shape", GRAD_CASES)
+def test_conv2d_gradients_first_and_second_order(options, x_shape, w_shape):
+    rng = np.random.default_rng(2)
+    x, w, b = (mg.tensor(a, requires_grad=True) for a in arrays(rng, x_shape, w_shape, w_shape[:1]))
+    assert mg.gradcheck(lambda x, w, b: conv2d(x, w, b, **options), [x, w, b])
+    assert mg.gradgradcheck(lambda x, w, b: conv2d(x, w, b, **options), [x, w, b])
+
+
+@pytest.mark.parametrize("options", [dict(stride=2, padding=1, output_padding=1),
+                                     dict(dilation=2, output_padding=1, groups=2)])
+def test_conv_transpose2d_gradients_first_and_second_order(options):
+    rng = np.random.default_rng(3)
+    shapes = (2, 2, 3, 3), (2, 2, 3, 2), (2 * options.get("groups", 1),)
+    x, w, b = (mg.tensor(a, requires_grad=True) for a in arrays(rng, *shapes))
+    assert mg.gradcheck(lambda x, w, b: conv_transpose2d(x, w, b, **options), [x, w, b])
+    assert mg.gradgradcheck(lambda x, w, b: conv_transpose2d(x, w, b, **options), [x, w, b])
+
+
+@pytest.mark.parametrize("options,x_shape,gy_shape,w_shape", [
+    (((2, 2), (1, 1), (1, 1), 1), (2, 2, 5, 5), (2, 3, 3, 3), (3, 2, 3, 3)),
+    (((1, 2), (0, 1), (2, 1), 2), (1, 4, 5, 4), (1, 2, 1, 2), (2, 2, 3, 2)),
+    # gy shorter than conv2d's full output, as conv_transpose2d with output_padding >= stride gives
+    (((1, 1), (1, 1), (2, 2), 1), (2, 2, 4, 4), (2, 2, 3, 3), (2, 2, 2, 2)),
+])
+def test_conv2d_grad_weight_is_twice_differentiable(options, x_shape, gy_shape, w_shape):
+    rng = np.random.default_rng(4)
+    x, gy = (mg.tensor(a, requires_grad=True) for a in arrays(rng, x_shape, gy_shape))
+    grad_weight = lambda x, gy: Conv2dGradWeight(*options, w_shape=w_shape)(x, gy)  # noqa: E731
+    assert grad_weight(x, gy).shape == w_shape
+    assert mg.gradcheck(grad_weight, [x, gy])
+    assert mg.gradgradcheck(grad_weight, [x, gy])
+
+
+def test_weight_gradient_is_the_correlation_of_input_and_output_gradient():
+    rng = np.random.default_rng(5)
+    x, w, gy = arrays(rng, (2, 2, 5, 5), (3, 2, 3, 3), (2, 3, 3, 3))
+    xt, wt = mg.tensor(x, requires_grad=True), mg.tensor(w, requires_grad=True)
+    (gw,) = mg.grad(conv2d(xt, wt, stride=2, padding=1), [wt], mg.tensor(gy))
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    expected = np.zeros_like(w)
+    for i in range(3):
+        for j in range(3):
+            expected[:, :, i, j] = np.einsum("nohw,nchw->oc", gy, xp[:, :, i:i + 5:2, j:j + 5:2])
+    np.testing.assert_allclose(gw.numpy(), expected, rtol=1e-12)
+
+
+# -------------------------------------------------------------------------------- dtypes
+@pytest.mark.parametrize("op", ["conv2d", "conv_transpose2d"])
+def test_float32_in_float32_out_through_second_order(op):
+    rng = np.random.default_rng(6)
+    shapes = (2, 2, 5, 5), (2, 2, 3, 3), (2,)
+    x, w, b = (mg.tensor(a.astype(np.float32), requires_grad=True) for a in arrays(rng, *shapes))
+    fn = conv2d if op == "conv2d" else conv_transpose2d
+    y = fn(x, w, b, stride=2, padding=1)
+    assert y.dtype == np.float32
+    grads = mg.grad((y * y).sum(), [x, w, b], create_graph=True)
+    assert all(g.dtype == np.float32 for g in grads)
+    second = mg.grad((grads[0] * grads[0]).sum(), [x, w, b])
+    assert all(g.dtype == np.float32 for g in second)
+
+
+# -------------------------------------------------------------------------------- errors
+def t(shape, dtype=np.float64):
+    return mg.tensor(np.zeros(shape, dtype=dtype))
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: conv2d(t((1, 3, 8, 8)), t((64, 1, 4, 4))),
+     "conv2d: input has 3 channels but weight expects 1 (weight shape (64, 1, 4, 4))"),
+    (lambda: conv2d(t((3, 8, 8)), t((64, 1, 4, 4))), "conv2d: input has 3 channels but weight expects 1"),
+    (lambda: conv2d(t((8, 8)), t((4, 1, 3, 3))),
+     "conv2d: expected a 4-D input (N, C, H, W) or a 3-D one (C, H, W), got shape (8, 8)"),
+    (lambda: conv2d(t((1, 1, 1, 8, 8)), t((4, 1, 3, 3))), "conv2d: expected a 4-D input"),
+    (lambda: conv2d(t((1, 1, 8, 8)), t((4, 1, 3))), "conv2d: expected a 4-D weight, got shape (4, 1, 3)"),
+    (lambda: conv2d(t((1, 4, 8, 8)), t((3, 2, 3, 3)), groups=2),
+     "conv2d: groups=2 must divide both input channels (4) and output channels (3)"),
+    (lambda: conv2d(t((1, 3, 8, 8)), t((4, 1, 3, 3)), groups=2), "conv2d: groups=2 must divide"),
+    (lambda: conv2d(t((1, 1, 8, 8)), t((4, 1, 3, 3)), groups=0), "conv2d: groups must be a positive int, got 0"),
+    (lambda: conv2d(t((1, 1, 8, 8)), t((4, 1, 3, 3)), stride=0), "conv2d: stride must be positive, got 0"),
+    (lambda: conv2d(t((1, 1, 8, 8)), t((4, 1, 3, 3)), stride=(1, -1)), "conv2d: stride must be positive, got (1, -1)"),
+    (lambda: conv2d(t((1, 1, 8, 8)), t((4, 1, 3, 3)), padding=-1), "conv2d: padding must be non-negative, got -1"),
+    (lambda: conv2d(t((1, 1, 8, 8)), t((4, 1, 3, 3)), dilation=0), "conv2d: dilation must be positive, got 0"),
+    (lambda: conv2d(t((1, 1, 8, 8)), t((4, 1, 3, 3)), stride=1.5),
+     "conv2d: stride must be an int or a pair of ints, got 1.5"),
+    (lambda: conv2d(t((1, 1, 8, 8)), t((4, 1, 3, 3)), padding=(1, 2, 3)),
+     "conv2d: padding must be an int or a pair of ints"),
+    (lambda: conv2d(t((1, 1, 2, 8)), t((4, 1, 3, 3))), "conv2d: output size would be (0, 6)"),
+    (lambda: conv2d(t((1, 1, 5, 5)), t((4, 1, 3, 3)), dilation=3), "conv2d: output size would be (-1, -1)"),
+    (lambda: conv2d(t((1, 1, 8, 8)), t((4, 1, 3, 3)), t((3,))),
+     "conv2d: bias shape (3,) does not match the 4 output channels (weight shape (4, 1, 3, 3))"),
+    (lambda: conv2d(t((1, 1, 8, 8), np.int64), t((4, 1, 3, 3))),
+     "conv2d: input must be floating point, got dtype int64"),
+    (lambda: conv2d(t((1, 1, 8, 8)), t((4, 1, 3, 3), np.int32)),
+     "conv2d: weight must be floating point, got dtype int32"),
+    (lambda: conv2d(t((1, 1, 8, 8), np.float32), t((4, 1, 3, 3))),
+     "conv2d: input, weight and bias must share one dtype, got input float32, weight float64"),
+    (lambda: conv_transpose2d(t((1, 3, 4, 4)), t((2, 3, 4, 4))),
+     "conv_transpose2d: input has 3 channels but weight expects 2 (weight shape (2, 3, 4, 4)"),
+    (lambda: conv_transpose2d(t((1, 3, 4, 4)), t((3, 2, 4, 4)), groups=2),
+     "conv_transpose2d: groups=2 must divide the input channels (3)"),
+    (lambda: conv_transpose2d(t((1, 2, 4, 4)), t((2, 3, 4, 4)), stride=2, output_padding=2),
+     "conv_transpose2d: output_padding (2, 2) must be smaller than either stride (2, 2) or dilation (1, 1)"),
+    (lambda: conv_transpose2d(t((1, 2, 4, 4)), t((2, 3, 4, 4)), output_padding=-1),
+     "conv_transpose2d: output_padding must be non-negative, got -1"),
+    (lambda: conv_transpose2d(t((1, 2, 1, 1)), t((2, 3, 1, 1)), padding=1),
+     "conv_transpose2d: output size would be (-1, -1)"),
+    (lambda: conv_transpose2d(t((1, 2, 4, 4)), t((2, 3, 4, 4)), t((2,)), groups=2),
+     "conv_transpose2d: bias shape (2,) does not match the 6 output channels"),
+    (lambda: conv_transpose2d(t((1, 2, 4, 4), np.int64), t((2, 3, 4, 4))),
+     "conv_transpose2d: input must be floating point, got dtype int64"),
+    (lambda: conv_transpose2d(t((2, 4, 4, 4, 4)), t((2, 3, 4, 4))), "conv_transpose2d: expected a 4-D input"),
+])
+def test_errors_name_the_op_and_the_values(call, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        call()
+
+
+def test_conv_transpose2d_accepts_output_padding_below_dilation():
+    # output_padding 1 >= stride 1 is allowed because it is < dilation 2, as in PyTorch
+    y = conv_transpose2d(t((1, 1, 3, 3)), t((1, 1, 2, 2)), dilation=2, output_padding=1)
+    assert y.shape == (1, 1, 6, 6)
