@@ -16,7 +16,7 @@ buffers (no copy), and inputs stored that way (any earlier conv's output) need n
 """
 import numbers
 
-from minigan import backend
+from minigan import backend, conv_kernels
 from minigan.autograd import Function, Tensor
 from minigan.ops.reduce import sum
 from minigan.ops.shape import getitem
@@ -63,6 +63,8 @@ def _taps_last(w, groups):
 
 def conv2d_forward_array(x, w, stride, padding, dilation, groups):
     """y[n, o] = sum over c, i, j of w[o, c, i, j] * x_padded[n, c, sh*h + dh*i, sw*w + dw*j]."""
+    if backend.device_of(x) == "cuda" and conv_kernels.use_kernels():
+        return conv_kernels.conv2d_forward(x, w, stride, padding, dilation, groups)
     xp = backend.get_array_module(x)
     n, o = x.shape[0], w.shape[0]
     out_hw = conv2d_output_size(x.shape[2:], w.shape[2:], stride, padding, dilation)
@@ -76,6 +78,8 @@ def conv2d_forward_array(x, w, stride, padding, dilation, groups):
 def conv2d_backward_data_array(gy, w, x_shape, stride, padding, dilation, groups):
     """The adjoint of conv2d in x: one GEMM to columns, then a scatter-add per kernel tap.
     gy has conv2d's output shape for an input of x_shape (as in the other two functions)."""
+    if backend.device_of(gy) == "cuda" and conv_kernels.use_kernels():
+        return conv_kernels.conv2d_backward_data(gy, w, x_shape, stride, padding, dilation, groups)
     xp = backend.get_array_module(gy)
     n, c, h, width = x_shape
     c_g, kh, kw = w.shape[1:]
@@ -92,6 +96,8 @@ def conv2d_backward_data_array(gy, w, x_shape, stride, padding, dilation, groups
 
 def conv2d_backward_weight_array(x, gy, w_shape, stride, padding, dilation, groups):
     """gw[o, c, i, j] = sum over n, h, w of gy[n, o, h, w] * x_padded[n, c, sh*h + dh*i, sw*w + dw*j]."""
+    if backend.device_of(x) == "cuda" and conv_kernels.use_kernels():
+        return conv_kernels.conv2d_backward_weight(x, gy, w_shape, stride, padding, dilation, groups)
     xp = backend.get_array_module(x)
     o, c_g, kh, kw = w_shape
     cols = _columns(x, (kh, kw), stride, padding, dilation, groups, gy.shape[2:])
