@@ -19,6 +19,7 @@ import numbers
 from minigan import backend, conv_kernels
 from minigan.autograd import Function, Tensor
 from minigan.ops.reduce import sum
+from minigan.ops.image_args import image_batch, int_pair
 from minigan.ops.shape import getitem
 
 
@@ -211,7 +212,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     kh, kw); bias (C_out,) or None. Returns (N, C_out, Ho, Wo) with
     Ho = (H + 2*padding - dilation*(kh-1) - 1) // stride + 1."""
     op = "conv2d"
-    x, unbatched = _batched(op, x)
+    x, unbatched = image_batch(op, x)
     stride, padding, dilation, groups = _check_geometry(op, stride, padding, dilation, groups)
     _check_tensors(op, x, weight, bias)
     c_in, c_out = x.shape[1], weight.shape[0]
@@ -240,9 +241,9 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     or (C_in, H, W); weight (C_in, C_out/groups, kh, kw); bias (C_out,) or None. Returns
     (N, C_out, Ho, Wo) with Ho = (H-1)*stride - 2*padding + dilation*(kh-1) + output_padding + 1."""
     op = "conv_transpose2d"
-    x, unbatched = _batched(op, x)
+    x, unbatched = image_batch(op, x)
     stride, padding, dilation, groups = _check_geometry(op, stride, padding, dilation, groups)
-    output_padding = _pair(op, "output_padding", output_padding, minimum=0)
+    output_padding = int_pair(op, "output_padding", output_padding, minimum=0)
     _check_tensors(op, x, weight, bias)
     c_in = x.shape[1]
     if weight.shape[0] != c_in:
@@ -269,33 +270,15 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
 
 
 # ------------------------------------------------------------------------------ validation
-def _pair(op, name, value, minimum):
-    """An int or a pair of ints as a pair, each at least `minimum`."""
-    pair = (value, value) if isinstance(value, numbers.Integral) else value
-    if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not all(isinstance(v, numbers.Integral) for v in pair):
-        raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-    pair = (int(pair[0]), int(pair[1]))
-    if min(pair) < minimum:
-        raise ValueError(f"{op}: {name} must be {'positive' if minimum else 'non-negative'}, got {value!r}")
-    return pair
 
 
 def _check_geometry(op, stride, padding, dilation, groups):
     if not isinstance(groups, numbers.Integral) or groups < 1:
         raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
-    return (_pair(op, "stride", stride, 1), _pair(op, "padding", padding, 0),
-            _pair(op, "dilation", dilation, 1), int(groups))
+    return (int_pair(op, "stride", stride, 1), int_pair(op, "padding", padding, 0),
+            int_pair(op, "dilation", dilation, 1), int(groups))
 
 
-def _batched(op, x):
-    """(C, H, W) inputs are treated as a batch of one, as in PyTorch."""
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
-    if x.ndim == 3:
-        return getitem(x, (None,)), True
-    if x.ndim != 4:
-        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W) or a 3-D one (C, H, W), got shape {tuple(x.shape)}")
-    return x, False
 
 
 def _check_tensors(op, x, weight, bias):

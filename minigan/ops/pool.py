@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from minigan import backend
-from minigan.autograd import Function, Tensor
+from minigan.autograd import Function
+from minigan.ops.image_args import image_batch, int_pair
 from minigan.ops.shape import getitem, reshape
 
 
@@ -101,9 +102,9 @@ def _on_device(divisor, like):
 def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
     """torch.nn.functional.avg_pool2d on x (N, C, H, W) or (C, H, W)."""
     op = "avg_pool2d"
-    x, unbatched = _batched(op, x)
+    x, unbatched = image_batch(op, x)
     pooling, starts = _pooling(op, x, kernel_size, stride, padding, 1, ceil_mode)
-    divisor = _divisor(pooling, starts, x.shape[2:], padding=_pair(op, "padding", padding, 0),
+    divisor = _divisor(pooling, starts, x.shape[2:], padding=int_pair(op, "padding", padding, 0),
                        count_include_pad=count_include_pad)
     y = AvgPool2d(pooling, divisor)(x)
     return y[0] if unbatched else y
@@ -128,7 +129,7 @@ def adaptive_avg_pool2d(x, output_size):
     """torch.nn.functional.adaptive_avg_pool2d when H and W are multiples of the output size (then
     it is avg_pool2d with kernel = stride = input / output). output_size: int or pair (None keeps)."""
     op = "adaptive_avg_pool2d"
-    x_4d, _ = _batched(op, x)
+    x_4d, _ = image_batch(op, x)
     in_hw = x_4d.shape[2:]
     sizes = (output_size, output_size) if isinstance(output_size, numbers.Integral) else output_size
     if not isinstance(sizes, (tuple, list)) or len(sizes) != 2:
@@ -223,40 +224,23 @@ class MaxPool2dGrad(Function):
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     """torch.nn.functional.max_pool2d on x (N, C, H, W) or (C, H, W) (values only, no indices)."""
     op = "max_pool2d"
-    x, unbatched = _batched(op, x)
+    x, unbatched = image_batch(op, x)
     pooling, _ = _pooling(op, x, kernel_size, stride, padding, dilation, ceil_mode)
     y = MaxPool2d(pooling)(x)
     return y[0] if unbatched else y
 
 
 # ------------------------------------------------------------------------------ validation
-def _pair(op, name, value, minimum):
-    pair = (value, value) if isinstance(value, numbers.Integral) else value
-    if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not all(isinstance(v, numbers.Integral) for v in pair):
-        raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-    if min(pair) < minimum:
-        raise ValueError(f"{op}: {name} must be {'positive' if minimum else 'non-negative'}, got {value!r}")
-    return int(pair[0]), int(pair[1])
 
 
-def _batched(op, x):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
-    if x.ndim == 3:
-        return getitem(x, (None,)), True
-    if x.ndim != 4:
-        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W) or a 3-D one (C, H, W), got shape {tuple(x.shape)}")
-    if x.dtype.kind != "f":
-        raise ValueError(f"{op}: input must be floating point, got dtype {x.dtype}")
-    return x, False
 
 
 def _pooling(op, x, kernel_size, stride, padding, dilation, ceil_mode):
     """The window geometry, as PyTorch computes it, and each axis's window starts (for divisors)."""
-    kernel = _pair(op, "kernel_size", kernel_size, 1)
-    stride = kernel if stride is None or stride == () or stride == [] else _pair(op, "stride", stride, 1)
-    padding = _pair(op, "padding", padding, 0)
-    dilation = _pair(op, "dilation", dilation, 1)
+    kernel = int_pair(op, "kernel_size", kernel_size, 1)
+    stride = kernel if stride is None or stride == () or stride == [] else int_pair(op, "stride", stride, 1)
+    padding = int_pair(op, "padding", padding, 0)
+    dilation = int_pair(op, "dilation", dilation, 1)
     extent = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
     if any(p > k // 2 for p, k in zip(padding, kernel)):
         raise ValueError(f"{op}: padding {padding} must be at most half of kernel_size {kernel}")
