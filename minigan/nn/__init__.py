@@ -18,3 +18,12 @@ from minigan.nn.flatten import Flatten, Unflatten
 from minigan.nn.pooling import AvgPool2d, MaxPool2d
 from minigan.nn.padding import ReflectionPad2d, ZeroPad2d, ConstantPad2d
 from minigan.nn.upsampling import Upsample
+from minigan.nn.spectral_norm import spectral_norm, remove_spectral_norm
+from minigan.nn.equalized import EqualizedLinear, EqualizedConv2d
+from minigan.nn.gan_blocks import PixelNorm, MinibatchStdDev, NoiseInjection, AdaIN, PReLU
+from minigan.nn.modulated import ModulatedConv2d
+from minigan.nn.attention import SelfAttention2d
+from minigan.nn.conditional_norm import ConditionalBatchNorm2d
+from minigan.nn.residual import ResidualBlock, ResBlockUp, ResBlockDown
+from minigan.nn.upsample_blocks import SubPixelUpsample
+from minigan.nn.unet import UNet, UNetBlock

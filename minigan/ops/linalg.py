@@ -30,6 +30,8 @@ def matmul(a, b):
     if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied "
                          f"({a.shape[-1]} != {b.shape[-2 if b.ndim > 1 else 0]})")
+    if a.ndim == 1 and b.ndim == 1:
+        return reshape(matmul(unsqueeze(a, 0), unsqueeze(b, -1)), ())
     if a.ndim == 1:
         return squeeze(matmul(unsqueeze(a, 0), b), -2)
     if b.ndim == 1:

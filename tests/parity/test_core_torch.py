@@ -67,6 +67,8 @@ def test_broadcast_binary_ops_match_torch(name):
 def test_matmul_linear_cat_stack_where_match_torch():
     a, b = rng.normal(size=(2, 3, 4)), rng.normal(size=(4, 5))
     compare(mg.matmul, torch.matmul, a, b)
+    compare(mg.matmul, torch.matmul, rng.normal(size=4), rng.normal(size=4))
+    compare(mg.matmul, torch.matmul, rng.normal(size=4), rng.normal(size=(2, 4, 3)))
     w, bias = rng.normal(size=(5, 4)), rng.normal(size=5)
     compare(F.linear, TF.linear, a, w, bias)
     compare(lambda p, q: mg.cat([p, q], 1), lambda p, q: torch.cat([p, q], 1), a, rng.normal(size=(2, 2, 4)))
