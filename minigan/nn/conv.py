@@ -1,5 +1,4 @@
 """`Conv2d` and `ConvTranspose2d`, with PyTorch's weight layouts and default initialisation."""
-import math
 
 from minigan import functional as F
 from minigan.nn import init
@@ -40,12 +39,7 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        # fan_in comes from weight dim 1, so for ConvTranspose2d it is (out/groups) * kh * kw, as in PyTorch
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init.default_layer_init_(self.weight, self.bias)
 
     def extra_repr(self):
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"

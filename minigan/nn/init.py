@@ -151,3 +151,14 @@ def eye_(tensor):
         raise ValueError(f"eye_: only 2-D tensors are supported, got shape {tensor.shape}")
     tensor.data[...] = tensor.xp.eye(*tensor.shape, dtype=tensor.dtype)
     return tensor
+
+
+def default_layer_init_(weight, bias=None):
+    """PyTorch's default for Linear and Conv layers: kaiming_uniform_(a=sqrt(5)) on the weight,
+    uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) on the bias. fan_in comes from weight dim 1, so for a
+    ConvTranspose2d weight it is (out/groups) * kh * kw, as in PyTorch."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = _calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        uniform_(bias, -bound, bound)

@@ -14,9 +14,14 @@ from minigan.gradcheck import checks, run_registry_check
 CHECKS = checks()
 
 
+DEVICES = [pytest.param("cpu"), pytest.param("cuda", marks=pytest.mark.skipif(
+    not mg.cuda.is_available(), reason="no CUDA device (install the cuda12/cuda13 extra on a GPU machine)"))]
+
+
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("check", CHECKS, ids=[c.label for c in CHECKS])
-def test_registered_check_passes(check):
-    first, second = run_registry_check(check, device="cpu", second_order=check.second_order)
+def test_registered_check_passes(check, device):
+    first, second = run_registry_check(check, device=device, second_order=check.second_order)
     assert first.passed, first.message
     assert second is None or second.passed, second.message
 
