@@ -56,7 +56,10 @@ def _median_ms(samples):
 
 def _time_pair(ours, theirs, repeats):
     """Alternate the two callables; medians in ms (theirs is None without torch)."""
-    ours(), theirs() if theirs else None  # warm-up
+    for _ in range(3):  # warm-up: caches, scratch buffers, thread pools
+        ours()
+        if theirs:
+            theirs()
     a, b = [], []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -169,7 +172,7 @@ def format_table(rows):
     return "\n".join(lines)
 
 
-def run(device="cpu", compare="torch", json_path=None, repeats=10, quick=False):
+def run(device="cpu", compare="torch", json_path=None, repeats=20, quick=False):
     """Print the conv benchmark table; optionally write the rows (and the machine) as JSON."""
     device = backend.check_device(device)
     shapes = DCGAN_SHAPES

@@ -71,7 +71,7 @@ def build_parser():
     bench.add_argument("--device", default="cpu")
     bench.add_argument("--compare", default="torch", choices=["torch", "none"])
     bench.add_argument("--json", help="also write the results to this JSON file")
-    bench.add_argument("--repeats", type=int, default=10)
+    bench.add_argument("--repeats", type=int, default=20)
     bench.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test")
     bench.set_defaults(run=_cmd_bench)
     return parser

@@ -16,6 +16,8 @@ buffers (no copy), and inputs stored that way (any earlier conv's output) need n
 """
 import numbers
 
+import numpy as np
+
 from minigan import backend, conv_kernels
 from minigan.autograd import Function, Tensor
 from minigan.ops.reduce import sum
@@ -24,15 +26,37 @@ from minigan.ops.shape import getitem
 
 
 # ------------------------------------------------------------------------------- array math
+_scratch_buffers = {}
+
+
+def _scratch(xp, purpose, shape, dtype):
+    """A reused buffer for a transient array (never returned to the caller). On the CPU, a fresh
+    array of tens of MB is a new mapping whose every 4 KiB page faults on first touch, on every
+    call; CuPy's memory pool already reuses its blocks."""
+    if xp is not np:
+        return xp.empty(shape, dtype=dtype)
+    size = int(np.prod(shape))
+    key = (purpose, np.dtype(dtype).str)
+    buffer = _scratch_buffers.get(key)
+    if buffer is None or buffer.size < size:
+        buffer = _scratch_buffers[key] = np.empty(size, dtype=dtype)
+    return buffer[:size].reshape(shape)
+
+
 def _channels_last(x, padding):
-    """x (N, C, H, W) as a channels-last (N, H + 2ph, W + 2pw, C) array: a view when unpadded."""
+    """x (N, C, H, W) as a channels-last (N, H + 2ph, W + 2pw, C) array: a view when unpadded,
+    else a scratch buffer (only read by the im2col copy that follows)."""
     x = x.transpose(0, 2, 3, 1)
     if padding == (0, 0):
         return x
     xp = backend.get_array_module(x)
     n, h, w, c = x.shape
     ph, pw = padding
-    padded = xp.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=x.dtype)
+    padded = _scratch(xp, "padded", (n, h + 2 * ph, w + 2 * pw, c), x.dtype)
+    padded[:, :ph] = 0
+    padded[:, ph + h:] = 0
+    padded[:, ph:ph + h, :pw] = 0
+    padded[:, ph:ph + h, pw + w:] = 0
     padded[:, ph:ph + h, pw:pw + w] = x
     return padded
 
@@ -44,10 +68,12 @@ def _columns(x, kernel, stride, padding, dilation, groups, out_hw):
     n, c = x.shape[0], x.shape[3]
     (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_hw
     s_n, s_h, s_w, s_c = x.strides
+    window_shape = (groups, n, ho, wo, kh, kw, c // groups)
     windows = xp.lib.stride_tricks.as_strided(
-        x, (groups, n, ho, wo, kh, kw, c // groups),
-        (s_c * (c // groups), s_n, s_h * sh, s_w * sw, s_h * dh, s_w * dw, s_c))
-    return windows.reshape(groups, n * ho * wo, kh * kw * (c // groups))
+        x, window_shape, (s_c * (c // groups), s_n, s_h * sh, s_w * sw, s_h * dh, s_w * dw, s_c))
+    columns = _scratch(xp, "columns", window_shape, x.dtype)
+    columns[...] = windows
+    return columns.reshape(groups, n * ho * wo, kh * kw * (c // groups))
 
 
 def _pixels_by_group(y, groups):
@@ -86,7 +112,8 @@ def conv2d_backward_data_array(gy, w, x_shape, stride, padding, dilation, groups
     c_g, kh, kw = w.shape[1:]
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     ho, wo = gy.shape[2:]
-    cols = xp.matmul(_pixels_by_group(gy, groups), _taps_last(w, groups))  # (groups, N*Ho*Wo, kh*kw*C/g)
+    cols = _scratch(xp, "columns", (groups, n * ho * wo, kh * kw * c_g), gy.dtype)
+    xp.matmul(_pixels_by_group(gy, groups), _taps_last(w, groups), out=cols)  # (groups, N*Ho*Wo, kh*kw*C/g)
     cols = cols.reshape(groups, n, ho, wo, kh, kw, c_g).transpose(1, 2, 3, 4, 5, 0, 6)
     gx = xp.zeros((n, h + 2 * ph, width + 2 * pw, groups, c_g), dtype=gy.dtype)
     for i in range(kh):
