@@ -1,4 +1,4 @@
-"""The `minigan` command line: `minigan list | gradcheck | bench`."""
+"""The `minigan` command line: `minigan list | train | sample | eval | gradcheck | bench`."""
 import argparse
 import sys
 
@@ -7,8 +7,11 @@ from minigan import backend
 
 def _cmd_list(args):
     import minigan as mg
+    from minigan import gans
     from minigan.gradcheck import registry
     print("devices:  cpu" + ("  cuda" if mg.cuda.is_available() else "  (cuda: not available)"))
+    print("variants: " + ", ".join(gans.names()))
+    print("datasets: " + ", ".join(mg.data.DATASETS))
     print(f"ops with gradient checks ({len(registry.registered_ops())}): " + ", ".join(registry.registered_ops()))
     return 0
 
@@ -47,6 +50,79 @@ def _print_gradcheck_table(rows, second_order):
         print(line + ("  ok" if passed else "  FAIL"))
 
 
+def _cmd_train(args):
+    from minigan import train
+    settings = dict(batch_size=args.batch_size or 0, seed=args.seed, device=backend.check_device(args.device),
+                    data_dir=args.data_dir, sample_every=args.sample_every,
+                    checkpoint_every=args.checkpoint_every, options=_parse_options(args.set))
+    out = args.out or f"runs/{args.variant}-{args.dataset}"
+    if args.resume:
+        run = train.Run(out, train.RunConfig(args.variant, args.dataset, args.steps, **settings), resume=True)
+    else:
+        run = train.Run(out, train.RunConfig(args.variant, args.dataset, args.steps, **settings))
+    try:
+        run.train(progress=not args.quiet)
+    except KeyboardInterrupt:
+        return 130
+    print(f"done: {run.step} steps in {out} (samples/, metrics.jsonl, losses.png, checkpoint.npz)")
+    return 0
+
+
+def _parse_options(pairs):
+    """--set lr=1e-4 --set betas=0.5,0.9 -> {"lr": 0.0001, "betas": (0.5, 0.9)}."""
+    options = {}
+    for pair in pairs or ():
+        if "=" not in pair:
+            raise ValueError(f"--set expects key=value, got {pair!r}")
+        key, value = pair.split("=", 1)
+        parts = [_number(v) for v in value.split(",")]
+        options[key] = tuple(parts) if len(parts) > 1 else parts[0]
+    return options
+
+
+def _number(text):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _cmd_sample(args):
+    import numpy as np
+
+    import minigan as mg
+    from minigan import train, viz
+    run = train.load_run(args.run_dir, device=args.device)
+    mg.manual_seed(args.seed)
+    samples = backend.as_numpy(run.variant.generate(run.variant.sample_noise(args.n)).data).astype(np.float32)
+    if run.spec.is_image:
+        samples = (samples + 1.0) / 2.0  # [-1, 1] -> [0, 1]
+    if args.npy:
+        np.save(args.npy, samples)
+    if args.png:
+        if run.spec.is_image:
+            viz.save_image_grid(samples, args.png, value_range=(0, 1))
+        else:
+            viz.save_toy_scatter(samples, args.png, centers=mg.data.toy(run.config.dataset).centers)
+    print(f"{args.n} samples from {args.run_dir} (step {run.step})"
+          + (f" -> {args.npy}" if args.npy else "") + (f" -> {args.png}" if args.png else ""))
+    return 0
+
+
+def _cmd_eval(args):
+    import json
+
+    from minigan import evaluate
+    results = evaluate.evaluate_run(args.run_dir, n=args.n, device=args.device)
+    print(evaluate.format_results(results))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+    return 0
+
+
 def _cmd_bench(args):
     from minigan import bench
     bench.run(device=args.device, compare=args.compare, json_path=args.json, repeats=args.repeats,
@@ -67,6 +143,38 @@ def build_parser():
     check.add_argument("-v", "--verbose", action="store_true", help="print the report of each failure")
     check.set_defaults(run=_cmd_gradcheck)
 
+    train = commands.add_parser("train", help="train a GAN variant (see `minigan list`)")
+    train.add_argument("variant")
+    train.add_argument("--dataset", default="mnist")
+    train.add_argument("--steps", type=int, default=2000)
+    train.add_argument("--batch-size", type=int, default=0, help="default: the variant's")
+    train.add_argument("--device", default="cpu")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", help="run directory (default runs/VARIANT-DATASET)")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    train.add_argument("--data-dir", help="folder with MNIST IDX files (default: $MINIGAN_DATA or the embedded subset)")
+    train.add_argument("--sample-every", type=int, default=500)
+    train.add_argument("--checkpoint-every", type=int, default=500)
+    train.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a variant hyperparameter")
+    train.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(run=_cmd_train)
+
+    sample = commands.add_parser("sample", help="draw samples from a trained run")
+    sample.add_argument("run_dir")
+    sample.add_argument("-n", type=int, default=64)
+    sample.add_argument("--png", help="write a grid (images) or a scatter plot (2-D toys)")
+    sample.add_argument("--npy", help="write float32 samples: images (N, C, H, W) in [0, 1], toys (N, 2)")
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--device", default=None)
+    sample.set_defaults(run=_cmd_sample)
+
+    evaluate = commands.add_parser("eval", help="the run's metrics, as a table (and JSON)")
+    evaluate.add_argument("run_dir")
+    evaluate.add_argument("-n", type=int, default=None, help="samples to evaluate (default per dataset)")
+    evaluate.add_argument("--json", help="also write the results to this file")
+    evaluate.add_argument("--device", default=None)
+    evaluate.set_defaults(run=_cmd_eval)
+
     bench = commands.add_parser("bench", help="time the DCGAN conv layers, against PyTorch if installed")
     bench.add_argument("--device", default="cpu")
     bench.add_argument("--compare", default="torch", choices=["torch", "none"])
@@ -81,7 +189,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, RuntimeError, KeyError) as error:
+    except (ValueError, RuntimeError, KeyError, FileNotFoundError) as error:
         print(f"minigan {args.command}: {error}", file=sys.stderr)
         return 2
 

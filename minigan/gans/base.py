@@ -1,0 +1,129 @@
+"""What every GAN variant is: networks, optimisers, a discriminator step and a generator step.
+
+A variant subclasses `Variant`, sets `defaults` (each with its source in the docstring) and
+implements `build`, `discriminator_step` and `generator_step`. Everything else (data, the loop,
+checkpoints, logging, samples, metrics, the CLI) is shared, in `minigan.train` and friends.
+"""
+from dataclasses import dataclass
+
+import minigan as mg
+from minigan import optim
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """What the networks must produce: images (C, H, W) or points (D,), and the number of classes."""
+    name: str
+    shape: tuple
+    num_classes: int = 0
+
+    @property
+    def is_image(self):
+        return len(self.shape) == 3
+
+
+class Variant:
+    """A GAN recipe. Subclasses set `name`, `defaults`, and implement the three methods below."""
+
+    name = None
+    defaults = {}           # hyperparameters; the subclass docstring says where each comes from
+    state_keys = ()         # extra numbers saved in checkpoints (BEGAN's k_t, ...)
+
+    def __init__(self, data, **overrides):
+        unknown = sorted(set(overrides) - set(self.all_defaults()))
+        if unknown:
+            raise ValueError(f"{self.name}: unknown option(s) {unknown}; known: {sorted(self.all_defaults())}")
+        self.data = data
+        self.config = {**self.all_defaults(), **overrides}
+        self.nets = self.build()
+        self.optimizers = self.build_optimizers()
+
+    @classmethod
+    def all_defaults(cls):
+        merged = {"z_dim": 100, "batch_size": 64, "n_critic": 1}
+        for klass in reversed(cls.__mro__):
+            merged.update(getattr(klass, "defaults", {}))
+        return merged
+
+    # ---- what a variant defines
+    def build(self):
+        """{"G": generator, "D": discriminator, ...} as nn.Modules."""
+        raise NotImplementedError
+
+    def build_optimizers(self):
+        """Adam on G and D with `lr`, `betas` from the config (override for RMSprop etc.)."""
+        c = self.config
+        return {name: optim.Adam(net.parameters(), lr=c["lr"], betas=tuple(c["betas"]))
+                for name, net in self.nets.items() if name in ("G", "D")}
+
+    def discriminator_step(self, real, labels=None):
+        """One update of D on a real batch; returns {"loss_D": float, ...}."""
+        raise NotImplementedError
+
+    def generator_step(self, batch_size, labels=None):
+        """One update of G; returns {"loss_G": float, ...}."""
+        raise NotImplementedError
+
+    # ---- shared helpers
+    @property
+    def n_critic(self):
+        return int(self.config["n_critic"])
+
+    @property
+    def device(self):
+        return next(iter(self.nets["G"].parameters())).device
+
+    def sample_noise(self, n):
+        return mg.randn(n, self.config["z_dim"], device=self.device)
+
+    def generate(self, z, labels=None):
+        """Samples for latent codes z (eval mode, no graph): images in [-1, 1] or points."""
+        G = self.nets["G"]
+        was_training = G.training
+        G.eval()
+        with mg.no_grad():
+            out = G(z)
+        G.train(was_training)
+        return out
+
+    @staticmethod
+    def frozen(net):
+        """`with self.frozen(D):` — no parameter gradients for `net` (a G step needs none for D)."""
+        return _Frozen(net)
+
+    @staticmethod
+    def update(optimizer, loss):
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    def to(self, device):
+        for net in self.nets.values():
+            net.to(device)
+        return self
+
+    def state_dict(self):
+        return {"nets": {k: v.state_dict() for k, v in self.nets.items()},
+                "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
+                "extra": {k: getattr(self, k) for k in self.state_keys}}
+
+    def load_state_dict(self, state):
+        for k, net in self.nets.items():
+            net.load_state_dict(state["nets"][k])
+        for k, opt in self.optimizers.items():
+            opt.load_state_dict(state["optimizers"][k])
+        for k in self.state_keys:
+            setattr(self, k, float(state["extra"][k]))
+
+
+class _Frozen:
+    def __init__(self, net):
+        self.params = [p for p in net.parameters() if p.requires_grad]
+
+    def __enter__(self):
+        for p in self.params:
+            p.requires_grad = False
+
+    def __exit__(self, *exc):
+        for p in self.params:
+            p.requires_grad = True
