@@ -75,7 +75,7 @@ class Run:
         path = os.path.join(self.out, "config.json")
         if resume:
             if not os.path.exists(path):
-                raise FileNotFoundError(f"resume: no run to resume in {self.out} (missing config.json)")
+                raise FileNotFoundError(f"no run in {self.out}: config.json is missing (train one with `minigan train`)")
             with open(path) as f:
                 saved = RunConfig(**json.load(f))
             if config is not None and config.steps != saved.steps:

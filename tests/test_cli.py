@@ -46,3 +46,36 @@ def test_bench_quick_writes_json(tmp_path, capsys):
     assert len(record["conv"]) == 2 and record["gemm_gflops"] > 0
     assert all(np.isfinite(row["forward_backward_ms"]) for row in record["conv"])
     assert "fwd ratio" in capsys.readouterr().out
+
+
+def test_train_sample_eval_end_to_end(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli.main(["train", "gan", "--dataset", "ring8", "--steps", "3", "--batch-size", "16",
+                     "--out", str(out), "-q", "--set", "lr=1e-4", "--set", "betas=0.5,0.9"]) == 0
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["options"] == {"lr": 0.0001, "betas": [0.5, 0.9]}
+    npy, png = tmp_path / "s.npy", tmp_path / "s.png"
+    assert cli.main(["sample", str(out), "-n", "50", "--npy", str(npy), "--png", str(png)]) == 0
+    points = np.load(npy)
+    assert points.shape == (50, 2) and points.dtype == np.float32 and png.stat().st_size > 0
+    report = tmp_path / "eval.json"
+    assert cli.main(["eval", str(out), "--json", str(report)]) == 0
+    results = json.loads(report.read_text())
+    assert results["num_modes"] == 8 and 0 <= results["modes_covered"] <= 8
+    assert "high_quality_fraction" in capsys.readouterr().out
+    assert cli.main(["train", "gan", "--dataset", "ring8", "--steps", "4", "--out", str(out), "--resume", "-q"]) == 0
+    assert json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])["step"] == 4
+
+
+def test_sample_writes_images_in_zero_one(tmp_path):
+    out = tmp_path / "run"
+    assert cli.main(["train", "dcgan", "--steps", "1", "--batch-size", "4", "--out", str(out), "-q"]) == 0
+    npy = tmp_path / "s.npy"
+    assert cli.main(["sample", str(out), "-n", "5", "--npy", str(npy)]) == 0
+    images = np.load(npy)
+    assert images.shape == (5, 1, 28, 28) and images.min() >= 0.0 and images.max() <= 1.0
+
+
+def test_eval_of_missing_run_is_a_clear_error(tmp_path, capsys):
+    assert cli.main(["eval", str(tmp_path / "none")]) == 2
+    assert "config.json is missing" in capsys.readouterr().err

@@ -61,7 +61,7 @@ def test_ctrl_c_saves_a_checkpoint_to_resume_from(tmp_path, monkeypatch):
 
 
 def test_resume_without_a_run_is_a_clear_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no run to resume"):
+    with pytest.raises(FileNotFoundError, match="no run in .*config.json is missing"):
         Run(str(tmp_path / "nothing"), resume=True)
 
 
