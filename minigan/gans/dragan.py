@@ -1,0 +1,54 @@
+"""DRAGAN (Kodali et al. 2017): the GAN losses plus a gradient penalty in a small region around
+the real data, where the paper finds the sharp critic gradients that go with mode collapse.
+
+D: BCE(D(x), 1) + BCE(D(G(z)), 0) + lambda E[(||grad D(x_p)||_2 - 1)^2] with perturbed reals
+x_p = x + c std(x) u, u ~ U[0, 1) per element; G: the non-saturating BCE(D(G(z)), 1).
+std(x) is taken per pixel (per coordinate on toys) over the batch, as chainer-gan-lib's
+`dragan/updater.py`; the authors' notebook (kodalinaveen3/DRAGAN) uses one std for the whole
+batch and penalises a random point between x and x_p, which only shrinks the perturbation.
+Defaults from that notebook: lambda 10, c = 0.5, Adam 1e-4 with betas (0.5, 0.9), one D step per
+G step; batch 64 (the notebook's is 128). (chainer-gan-lib's example runs betas (0, 0.9) and 2
+D steps.) Networks: the DCGAN conv nets on images, but the critic without BatchNorm (the penalty
+needs each sample's own gradient); MLPs on 2-D toys.
+"""
+import minigan as mg
+from minigan.gans import register
+from minigan.gans.base import Variant
+from minigan.gans.gan import bce_logits
+from minigan.gans.networks import conv_discriminator, conv_generator, dcgan_init_, mlp_discriminator, mlp_generator
+from minigan.gans.penalties import gradient_penalty
+
+
+@register
+class DRAGAN(Variant):
+    name = "dragan"
+    defaults = {"lr": 1e-4, "betas": (0.5, 0.9), "n_critic": 1, "penalty_weight": 10.0, "perturbation": 0.5}
+
+    def build(self):
+        if not self.data.is_image:
+            return {"G": mlp_generator(self.data, self.config["z_dim"]), "D": mlp_discriminator(self.data)}
+        return {"G": dcgan_init_(conv_generator(self.data, self.config["z_dim"])),
+                "D": dcgan_init_(conv_discriminator(self.data, norm="none"))}
+
+    def perturb(self, real):
+        """x + c std(x) u: std per pixel over the batch, u ~ U[0, 1) per element."""
+        std = real.std(dim=0, keepdim=True, unbiased=False)
+        u = mg.rand(*real.shape, dtype=real.dtype, device=real.device)
+        return real + self.config["perturbation"] * std * u
+
+    def discriminator_step(self, real, labels=None):
+        G, D = self.nets["G"], self.nets["D"]
+        with mg.no_grad():
+            fake = G(self.sample_noise(len(real)))
+            perturbed = self.perturb(real)
+        penalty = gradient_penalty(D, perturbed)
+        loss = bce_logits(D(real), 1) + bce_logits(D(fake), 0) + self.config["penalty_weight"] * penalty
+        self.update(self.optimizers["D"], loss)
+        return {"loss_D": loss.item(), "gradient_penalty": penalty.item()}
+
+    def generator_step(self, batch_size, labels=None):
+        G, D = self.nets["G"], self.nets["D"]
+        with self.frozen(D):
+            loss = bce_logits(D(G(self.sample_noise(batch_size))), 1)
+            self.update(self.optimizers["G"], loss)
+        return {"loss_G": loss.item()}
