@@ -27,6 +27,7 @@ class Variant:
 
     name = None
     defaults = {}           # hyperparameters; the subclass docstring says where each comes from
+    toy_defaults = {}       # what differs on 2-D points (e.g. WGAN-GP's toy penalty weight)
     state_keys = ()         # extra numbers saved in checkpoints (BEGAN's k_t, ...)
 
     def __init__(self, data, **overrides):
@@ -34,7 +35,7 @@ class Variant:
         if unknown:
             raise ValueError(f"{self.name}: unknown option(s) {unknown}; known: {sorted(self.all_defaults())}")
         self.data = data
-        self.config = {**self.all_defaults(), **overrides}
+        self.config = {**self.all_defaults(), **({} if data.is_image else self.toy_defaults), **overrides}
         self.nets = self.build()
         self.optimizers = self.build_optimizers()
 

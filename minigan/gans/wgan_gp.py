@@ -25,9 +25,6 @@ class WGANGP(Variant):
     defaults = {"lr": 1e-4, "betas": (0.5, 0.9), "n_critic": 5, "penalty_weight": 10.0}
     toy_defaults = {"penalty_weight": 0.1, "batch_size": 256}   # gan_toy.py, for 2-D data
 
-    def __init__(self, data, **overrides):
-        super().__init__(data, **{**({} if data.is_image else self.toy_defaults), **overrides})
-
     def build(self):
         if not self.data.is_image:
             return {"G": mlp_generator(self.data, self.config["z_dim"]), "D": mlp_discriminator(self.data)}
