@@ -95,6 +95,22 @@ def manual_seed(seed):
         _generators["cuda"] = _new_generator("cuda", seed)
 
 
+class fork_rng:
+    """`with backend.fork_rng(seed):` — seeded generators inside the block, and the caller's
+    generators untouched after it (a metric or a sample grid must not shift a training run)."""
+
+    def __init__(self, seed):
+        self.seed = seed
+
+    def __enter__(self):
+        self.saved = dict(_generators)
+        manual_seed(self.seed)
+
+    def __exit__(self, *exc):
+        _generators.clear()
+        _generators.update(self.saved)
+
+
 def get_rng_state():
     """The CPU generator's state, a JSON-able dict (for bit-identical resume)."""
     return generator("cpu").bit_generator.state

@@ -50,3 +50,16 @@ def test_transfer_to_cuda_and_back_is_differentiable():
     y.backward()
     assert x.grad.device == "cpu"
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0, 2.0])
+
+
+def test_fork_rng_seeds_a_block_and_restores_the_callers_stream():
+    mg.manual_seed(1)
+    expected = [mg.rand(3).numpy(), mg.rand(3).numpy()]
+    mg.manual_seed(1)
+    first = mg.rand(3).numpy()
+    with backend.fork_rng(99):
+        inside = mg.rand(3).numpy()
+    with backend.fork_rng(99):
+        np.testing.assert_array_equal(inside, mg.rand(3).numpy())
+    np.testing.assert_array_equal(first, expected[0])
+    np.testing.assert_array_equal(mg.rand(3).numpy(), expected[1])

@@ -130,7 +130,7 @@ def train_classifier(dataset="mnist", data_dir=None, steps=TRAIN_STEPS, seed=0):
     images, labels = load_mnist("train", data_dir, dataset)
     test_images, test_labels = load_mnist("test", data_dir, dataset)
     started = time.perf_counter()
-    with _own_random_generators(seed):
+    with backend.fork_rng(seed):
         model = DigitClassifier().to(mg.float32)
     optimizer = optim.Adam(model.parameters(), lr=LEARNING_RATE)
     loader = DataLoader((images, labels), BATCH_SIZE, seed=seed, device="cpu")
@@ -156,20 +156,6 @@ def _shifted(images, rng):
     return np.stack([p[:, dy:dy + images.shape[2], dx:dx + images.shape[3]]
                      for p, (dy, dx) in zip(padded, offsets)])
 
-
-class _own_random_generators:
-    """Seed the generators for a block, then put the caller's generators back."""
-
-    def __init__(self, seed):
-        self.seed = seed
-
-    def __enter__(self):
-        self.saved = dict(backend._generators)
-        mg.manual_seed(self.seed)
-
-    def __exit__(self, *error):
-        backend._generators.clear()
-        backend._generators.update(self.saved)
 
 
 # ------------------------------------------------------------------------------------ inference
