@@ -61,9 +61,18 @@ class Variant:
         """One update of D on a real batch; returns {"loss_D": float, ...}."""
         raise NotImplementedError
 
-    def generator_step(self, batch_size, labels=None):
-        """One update of G; returns {"loss_G": float, ...}."""
+    def generator_loss(self, fake_scores):
+        """G's loss from D's raw scores of a fresh fake batch (used by the default generator_step)."""
         raise NotImplementedError
+
+    def generator_step(self, batch_size, labels=None):
+        """One update of G on generator_loss(D(G(z))), D frozen; returns {"loss_G": float, ...}.
+        Variants whose G loss is not a function of D's scores override this."""
+        G, D = self.nets["G"], self.nets["D"]
+        with self.frozen(D):
+            loss = self.generator_loss(D(G(self.sample_noise(batch_size))))
+            self.update(self.optimizers["G"], loss)
+        return {"loss_G": loss.item()}
 
     # ---- shared helpers
     @property

@@ -46,9 +46,5 @@ class DRAGAN(Variant):
         self.update(self.optimizers["D"], loss)
         return {"loss_D": loss.item(), "gradient_penalty": penalty.item()}
 
-    def generator_step(self, batch_size, labels=None):
-        G, D = self.nets["G"], self.nets["D"]
-        with self.frozen(D):
-            loss = bce_logits(D(G(self.sample_noise(batch_size))), 1)
-            self.update(self.optimizers["G"], loss)
-        return {"loss_G": loss.item()}
+    def generator_loss(self, fake_scores):
+        return bce_logits(fake_scores, 1)

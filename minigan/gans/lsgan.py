@@ -28,9 +28,5 @@ class LSGAN(DCGAN):
         self.update(self.optimizers["D"], loss)
         return {"loss_D": loss.item()}
 
-    def generator_step(self, batch_size, labels=None):
-        G, D = self.nets["G"], self.nets["D"]
-        with self.frozen(D):
-            loss = least_squares(D(G(self.sample_noise(batch_size))), 1.0)
-            self.update(self.optimizers["G"], loss)
-        return {"loss_G": loss.item()}
+    def generator_loss(self, fake_scores):
+        return least_squares(fake_scores, 1.0)

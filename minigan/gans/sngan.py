@@ -52,9 +52,5 @@ class SNGAN(Variant):
         self.update(self.optimizers["D"], loss)
         return {"loss_D": loss.item()}
 
-    def generator_step(self, batch_size, labels=None):
-        G, D = self.nets["G"], self.nets["D"]
-        with self.frozen(D):
-            loss = hinge_generator_loss(D(G(self.sample_noise(batch_size))))
-            self.update(self.optimizers["G"], loss)
-        return {"loss_G": loss.item()}
+    def generator_loss(self, fake_scores):
+        return hinge_generator_loss(fake_scores)

@@ -50,9 +50,5 @@ class WGAN(Variant):
         for p in net.parameters():
             p.data.clip(-c, c, out=p.data)
 
-    def generator_step(self, batch_size, labels=None):
-        G, D = self.nets["G"], self.nets["D"]
-        with self.frozen(D):
-            loss = -D(G(self.sample_noise(batch_size))).mean()
-            self.update(self.optimizers["G"], loss)
-        return {"loss_G": loss.item()}
+    def generator_loss(self, fake_scores):
+        return -fake_scores.mean()

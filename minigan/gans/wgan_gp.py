@@ -48,9 +48,5 @@ class WGANGP(Variant):
         return {"loss_D": loss.item(), "gradient_penalty": penalty.item(),
                 "wasserstein_estimate": -wasserstein_loss.item()}
 
-    def generator_step(self, batch_size, labels=None):
-        G, D = self.nets["G"], self.nets["D"]
-        with self.frozen(D):
-            loss = -D(G(self.sample_noise(batch_size))).mean()
-            self.update(self.optimizers["G"], loss)
-        return {"loss_G": loss.item()}
+    def generator_loss(self, fake_scores):
+        return -fake_scores.mean()
