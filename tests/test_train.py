@@ -76,3 +76,11 @@ def test_train_function_defaults_the_run_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     train.train("gan", dataset="ring8", steps=1, batch_size=4, progress=False)
     assert (tmp_path / "runs" / "gan-ring8" / "checkpoint.npz").exists()
+
+
+def test_stacked_mnist_trains_on_three_channel_images(tmp_path):
+    run = Run(str(tmp_path), RunConfig(variant="dcgan", dataset="stacked-mnist", steps=1, batch_size=4,
+                                       log_every=1))
+    assert run.spec.shape == (3, 28, 28) and run.spec.num_classes == 1000
+    run.train(progress=False)
+    assert run.variant.generate(run.variant.sample_noise(2)).shape == (2, 3, 28, 28)
