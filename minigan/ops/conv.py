@@ -107,6 +107,8 @@ def conv2d_backward_data_array(gy, w, x_shape, stride, padding, dilation, groups
     gy has conv2d's output shape for an input of x_shape (as in the other two functions)."""
     if backend.device_of(gy) == "cuda" and conv_kernels.use_kernels():
         return conv_kernels.conv2d_backward_data(gy, w, x_shape, stride, padding, dilation, groups)
+    if stride == (1, 1) and all(d * (k - 1) >= p for d, k, p in zip(dilation, w.shape[2:], padding)):
+        return _backward_data_as_conv(gy, w, dilation, padding, groups)
     xp = backend.get_array_module(gy)
     n, c, h, width = x_shape
     c_g, kh, kw = w.shape[1:]
@@ -120,6 +122,17 @@ def conv2d_backward_data_array(gy, w, x_shape, stride, padding, dilation, groups
         for j in range(kw):
             gx[:, i * dh:i * dh + sh * (ho - 1) + 1:sh, j * dw:j * dw + sw * (wo - 1) + 1:sw] += cols[:, :, :, i, j]
     return gx.reshape(n, h + 2 * ph, width + 2 * pw, c)[:, ph:ph + h, pw:pw + width].transpose(0, 3, 1, 2)
+
+
+def _backward_data_as_conv(gy, w, dilation, padding, groups):
+    """For stride 1, conv2d's adjoint in x is itself a conv2d: of gy with the kernel flipped and its
+    in/out channels swapped, padded by d (k - 1) - p. An im2col gather and one GEMM replace the
+    GEMM and kh * kw scatter-adds of the general path."""
+    o, c_g, kh, kw = w.shape
+    flipped = w.reshape(groups, o // groups, c_g, kh, kw).transpose(0, 2, 1, 3, 4)[..., ::-1, ::-1]
+    flipped = flipped.reshape(groups * c_g, o // groups, kh, kw)
+    pad = tuple(d * (k - 1) - p for d, k, p in zip(dilation, (kh, kw), padding))
+    return conv2d_forward_array(gy, flipped, (1, 1), pad, dilation, groups)
 
 
 def conv2d_backward_weight_array(x, gy, w_shape, stride, padding, dilation, groups):
