@@ -250,6 +250,13 @@ def _prepare(*arrays):
     return tuple(cupy.ascontiguousarray(a) for a in arrays)
 
 
+def _check_output_gradient(op, gy, x_shape, weight_shape, shape):
+    """The backward kernels read gy as conv2d's full output for this input and weight."""
+    if tuple(gy.shape) != shape.y_shape:
+        raise ValueError(f"{op}: gy has shape {tuple(gy.shape)} but input {tuple(x_shape)} "
+                         f"and weight {tuple(weight_shape)} give outputs of shape {shape.y_shape}")
+
+
 def conv2d_forward(x, weight, stride=1, padding=0, dilation=1, groups=1):
     """conv2d of CuPy arrays x (N, C_in, H, W) and weight (C_out, C_in/groups, KH, KW) -> (N, C_out, OH, OW)."""
     cupy = _cupy()
@@ -269,9 +276,7 @@ def conv2d_backward_data(gy, weight, x_shape, stride=1, padding=0, dilation=1, g
     cupy = _cupy()
     suffix = dtype_suffix(gy, weight)
     shape = ConvShape.of(x_shape, weight.shape, stride, padding, dilation, groups)
-    if tuple(gy.shape) != shape.y_shape:
-        raise ValueError(f"conv2d_backward_data: gy has shape {tuple(gy.shape)} but input {tuple(x_shape)} "
-                         f"and weight {tuple(weight.shape)} give outputs of shape {shape.y_shape}")
+    _check_output_gradient("conv2d_backward_data", gy, x_shape, weight.shape, shape)
     with gy.device:
         gy, weight = _prepare(gy, weight)
         gx = cupy.empty(shape.x_shape, gy.dtype)
@@ -285,9 +290,7 @@ def conv2d_backward_weight(x, gy, weight_shape, stride=1, padding=0, dilation=1,
     cupy = _cupy()
     suffix = dtype_suffix(x, gy)
     shape = ConvShape.of(x.shape, weight_shape, stride, padding, dilation, groups)
-    if tuple(gy.shape) != shape.y_shape:
-        raise ValueError(f"conv2d_backward_weight: gy has shape {tuple(gy.shape)} but input {tuple(x.shape)} "
-                         f"and weight {tuple(weight_shape)} give outputs of shape {shape.y_shape}")
+    _check_output_gradient("conv2d_backward_weight", gy, x.shape, weight_shape, shape)
     with x.device:
         x, gy = _prepare(x, gy)
         gw = cupy.empty(shape.weight_shape, x.dtype)
