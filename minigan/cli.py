@@ -125,8 +125,9 @@ def _cmd_eval(args):
 
 def _cmd_bench(args):
     from minigan import bench
-    bench.run(device=args.device, compare=args.compare, json_path=args.json, repeats=args.repeats,
-              quick=args.quick)
+    batches = tuple(int(b) for b in args.batch.split(",")) if args.batch else None
+    bench.run(device=args.device, compare=args.compare, sections=args.sections.split(","), batches=batches,
+              repeats=args.repeats, json_path=args.json, png_path=args.png, quick=args.quick)
     return 0
 
 
@@ -175,11 +176,15 @@ def build_parser():
     evaluate.add_argument("--device", default=None)
     evaluate.set_defaults(run=_cmd_eval)
 
-    bench = commands.add_parser("bench", help="time the DCGAN conv layers, against PyTorch if installed")
-    bench.add_argument("--device", default="cpu")
-    bench.add_argument("--compare", default="torch", choices=["torch", "none"])
+    bench = commands.add_parser("bench", help="time ops, training steps and memory against PyTorch")
+    bench.add_argument("--device", default="cpu", help="cpu, or cuda (times our kernels, the im2col path and torch)")
+    bench.add_argument("--compare", default="torch", choices=["torch", "none"], help="the peer (default torch)")
+    bench.add_argument("--sections", default="ops,steps,memory", help="any of ops,steps,memory (default all)")
+    bench.add_argument("--batch", help="batch sizes of the conv cases, e.g. 64,256 (default 64; cuda 64,256); "
+                                       "the training steps use the first")
+    bench.add_argument("--repeats", type=int, default=15, help="timed calls per engine (median reported)")
     bench.add_argument("--json", help="also write the results to this JSON file")
-    bench.add_argument("--repeats", type=int, default=20)
+    bench.add_argument("--png", help="also draw the ratios as a bar chart PNG")
     bench.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test")
     bench.set_defaults(run=_cmd_bench)
     return parser

@@ -11,6 +11,7 @@ come here ($MINIGAN_CONV=kernels, the default) or take the generic im2col + cuBL
 on machines without it. The launch plans (`plan_*`) are plain Python, shared with the CPU
 emulation tests, which run the same plans through the same kernels compiled with g++.
 """
+import contextlib
 import functools
 import math
 import os
@@ -40,13 +41,31 @@ INDEX_LIMIT = 2 ** 31  # the kernels index with 32-bit ints
 MODES = ("kernels", "im2col")
 
 
+_override = None  # set by `implementation(mode)`, which wins over $MINIGAN_CONV
+
+
 def use_kernels():
     """True when conv on cuda should use our kernels: $MINIGAN_CONV is "kernels" (default) or "im2col"."""
+    if _override is not None:
+        return _override == "kernels"
     mode = os.environ.get("MINIGAN_CONV", "").strip().lower() or "kernels"
     if mode not in MODES:
         raise ValueError(f"MINIGAN_CONV={os.environ['MINIGAN_CONV']!r} is not a conv implementation: "
                          f"expected one of {MODES}")
     return mode == "kernels"
+
+
+@contextlib.contextmanager
+def implementation(mode):
+    """`with implementation("im2col"):` — the conv path on cuda inside the block (e.g. to compare the two)."""
+    global _override
+    if mode not in MODES:
+        raise ValueError(f"conv implementation {mode!r} is not one of {MODES}")
+    previous, _override = _override, mode
+    try:
+        yield
+    finally:
+        _override = previous
 
 
 def source_dir():

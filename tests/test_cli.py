@@ -39,13 +39,21 @@ def test_list_names_devices_and_ops(capsys):
     assert "cpu" in out and "conv2d" in out
 
 
-def test_bench_quick_writes_json(tmp_path, capsys):
-    path = tmp_path / "bench.json"
-    assert cli.main(["bench", "--quick", "--compare", "none", "--json", str(path)]) == 0
+def test_bench_quick_writes_json_and_png(tmp_path, capsys):
+    path, png = tmp_path / "bench.json", tmp_path / "bench.png"
+    assert cli.main(["bench", "--quick", "--sections", "ops,steps", "--json", str(path), "--png", str(png)]) == 0
     record = json.loads(path.read_text())
-    assert len(record["conv"]) == 2 and record["gemm_gflops"] > 0
-    assert all(np.isfinite(row["forward_backward_ms"]) for row in record["conv"])
-    assert "fwd ratio" in capsys.readouterr().out
+    ops, steps = record["sections"]["ops"], record["sections"]["steps"]
+    assert len(ops) == 2 and record["machine"]["gemm_gflops"] > 0
+    assert all(np.isfinite(row["ms"]["minigan cpu"]) and row["ms"]["minigan cpu"] > 0 for row in ops + steps)
+    assert steps[0]["case"].startswith("mlp-gan")
+    assert png.stat().st_size > 0
+    assert "minigan cpu ms" in capsys.readouterr().out
+
+
+def test_bench_rejects_an_unknown_section(capsys):
+    assert cli.main(["bench", "--quick", "--sections", "ops,speed"]) != 0
+    assert "speed" in capsys.readouterr().err
 
 
 def test_train_sample_eval_end_to_end(tmp_path, capsys):

@@ -1,0 +1,133 @@
+"""The benchmark's machinery: engines, alternating timing, workloads, ratios, memory, tables."""
+import numpy as np
+import pytest
+
+import minigan as mg
+from minigan import conv_kernels
+from minigan.bench import _row, engines_for, layers, memory, report
+from minigan.bench.engines import Engine, blas_threads
+from minigan.bench.timing import time_engines
+from minigan.bench.workloads import WORKLOADS
+
+
+class CountingEngine(Engine):
+    """A cpu engine whose clock is a counter, so medians are known exactly."""
+
+    def time(self, fn):
+        return fn()
+
+
+def test_time_engines_alternates_and_reports_medians():
+    calls = []
+    engines = [CountingEngine("minigan", "cpu"), CountingEngine("torch", "cpu")]
+
+    def build(engine):
+        durations = iter([9.0, 9.0, 1.0, 5.0, 3.0] if engine.library == "minigan" else [9.0, 9.0, 2.0, 2.0, 8.0])
+
+        def call():
+            calls.append(engine.library)
+            return next(durations)
+        return call
+
+    medians = time_engines(engines, build, repeats=3, warmup=2)
+    assert medians == {"minigan cpu": 3.0, "torch cpu": 2.0}     # warm-up calls are not counted
+    assert calls == ["minigan", "torch"] * 5                      # strictly taking turns
+
+
+def test_row_ratios_are_to_the_peer_on_the_same_device():
+    engines = [Engine("minigan", "cpu"), Engine("torch", "cpu")]
+    row = _row("case", {"minigan cpu": 0.003, "torch cpu": 0.002}, engines, flops=1e9)
+    assert row["ms"] == pytest.approx({"minigan cpu": 3.0, "torch cpu": 2.0})
+    assert row["ratio"] == pytest.approx({"minigan cpu": 1.5})
+    assert row["gflops"] == pytest.approx(3 * 1e9 / 0.003 / 1e9)   # forward + two backward products
+
+
+def test_engine_lists():
+    assert [e.label for e in engines_for("cpu", compare=False)] == ["minigan cpu"]
+    cuda = [e.label for e in engines_for("cuda", compare=False)]
+    assert cuda == ["minigan cuda-kernels", "minigan cuda-im2col"]
+
+
+def test_blas_threads_follows_the_environment(monkeypatch):
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    assert blas_threads() == 3
+
+
+def test_conv_implementation_override_wins_and_is_restored(monkeypatch):
+    monkeypatch.setenv("MINIGAN_CONV", "kernels")
+    with conv_kernels.implementation("im2col"):
+        assert not conv_kernels.use_kernels()
+    assert conv_kernels.use_kernels()
+    with pytest.raises(ValueError, match="cudnn"):
+        with conv_kernels.implementation("cudnn"):
+            pass
+
+
+@pytest.mark.parametrize("name", sorted(WORKLOADS))
+def test_each_workload_trains_on_minigan(name):
+    mg.manual_seed(0)
+    engine = Engine("minigan", "cpu")
+    captured = {}
+    original = mg.optim.Adam.step
+
+    def spy(self):
+        captured.setdefault(id(self), [p.data.copy() for p in self.param_groups[0]["params"]])
+        original(self)
+    mg.optim.Adam.step = spy
+    try:
+        step = WORKLOADS[name].build(engine, 2)
+        step()
+    finally:
+        mg.optim.Adam.step = original
+    assert len(captured) == 2        # both G's and D's optimisers stepped
+
+
+def _parameter_shapes(module):
+    return sorted(tuple(p.shape) for p in module.parameters())
+
+
+@pytest.mark.parametrize("build", ["mlp_gan_nets", "dcgan_28_generator", "dcgan_28_discriminator"])
+def test_workload_nets_are_the_same_on_both_engines(build):
+    torch = pytest.importorskip("torch")
+    from minigan.bench import workloads
+    ours = getattr(workloads, build)(Engine("minigan", "cpu"))
+    theirs = getattr(workloads, build)(Engine("torch", "cpu"))
+    ours, theirs = (ours if isinstance(ours, tuple) else (ours,)), (theirs if isinstance(theirs, tuple) else (theirs,))
+    for a, b in zip(ours, theirs):
+        assert isinstance(b, torch.nn.Module)
+        assert _parameter_shapes(a) == _parameter_shapes(b)
+
+
+def test_layer_cases_scale_the_batch_and_name_it():
+    cases = layers.layer_cases((64, 256))
+    convs = [c for c in cases if isinstance(c, layers.ConvShape)]
+    assert len(convs) == 2 * len(layers.DCGAN_CONV_SHAPES)
+    assert {c.batch for c in convs} == {16, 64, 256}
+    assert convs[0].label.endswith("b64") and convs[6].label.endswith("b256")
+
+
+@pytest.mark.parametrize("case", [layers.DCGAN_CONV_SHAPES[3].with_batch(2), layers.OTHER_OPS[0],
+                                  layers.BatchNormShape("bn", (2, 3, 4, 4))], ids=lambda c: c.label)
+def test_layer_cases_fill_every_gradient(case):
+    engine = Engine("minigan", "cpu")
+    run = case.build(engine, backward=True)
+    run()   # must not raise; then a second call (grads reset) gives identical gradients
+    leaves = run.leaves
+    first = [leaf.grad.data.copy() for leaf in leaves]
+    run()
+    for a, leaf in zip(first, leaves):
+        assert np.isfinite(a).all() and np.array_equal(a, leaf.grad.data)
+
+
+def test_peak_memory_grows_with_the_batch():
+    small = memory.measure_here("mlp-gan", "minigan", steps=1, batch=2)
+    large = memory.peak_training_memory("dcgan-28", "minigan", steps=1, batch=256)
+    assert small >= 0 and large > 20    # dcgan-28 at batch 256 holds >100 MB of activations
+
+
+def test_format_section_totals_and_ratios():
+    rows = [{"case": "a", "ms": {"minigan cpu": 2.0, "torch cpu": 1.0}, "ratio": {"minigan cpu": 2.0}, "gflops": 50.0},
+            {"case": "b", "ms": {"minigan cpu": 1.0, "torch cpu": 2.0}, "ratio": {"minigan cpu": 0.5}, "gflops": None}]
+    text = report.format_section("t", rows, ["minigan cpu", "torch cpu"], gemm_gflops=100.0)
+    assert "| a | 2.00 | 1.00 | 2.00 | 50 | 50% |" in text
+    assert "**3.0** | **3.0** | **1.00**" in text
