@@ -16,6 +16,7 @@ from minigan.ops import (cat, stack, where, maximum, minimum, exp, log, sqrt, ab
                          reshape, permute, transpose, squeeze, unsqueeze, sum, mean, var, std,
                          max, min, amax, amin, argmax, argmin)
 from minigan.dot import to_dot
+from minigan.profiler import profile
 from minigan import data, nn, optim
 from minigan.io import save, load, CheckpointError
 from minigan.gradcheck import gradcheck, gradgradcheck, GradcheckError, NondifferentiableError

@@ -38,6 +38,7 @@ class _GradMode(threading.local):
 
 
 _grad_mode = _GradMode()
+_profiler = None  # set by minigan.profiler while a `with mg.profile():` block is open
 
 
 def is_grad_enabled():
@@ -340,7 +341,7 @@ class Function:
         data = [x.data for x in inputs]
         if len(inputs) > 1:
             _check_same_device(self, data)
-        raw = self.forward(*data)
+        raw = self.forward(*data) if _profiler is None else _profiler.forward(self, data)
         multiple = isinstance(raw, tuple)
         raw = raw if multiple else (raw,)
         record = _grad_mode.enabled and any(x._requires_grad for x in inputs)
@@ -465,7 +466,9 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets):
             outputs_alive, output_grads = _take_output_gradients(function, pending)
             if output_grads is None:
                 continue
-            grads = function.backward(*output_grads)  # outputs_alive keeps self.output valid in there
+            # outputs_alive keeps self.output valid in there
+            grads = (function.backward(*output_grads) if _profiler is None
+                     else _profiler.backward(function, output_grads))
             del outputs_alive
             grads = grads if isinstance(grads, tuple) else (grads,)
             for x, g in zip(function.inputs, grads):

@@ -11,7 +11,7 @@ arrays on the parameter's device; `state_dict()` saves it by parameter position,
 import math
 from collections import OrderedDict
 
-from minigan import backend
+from minigan import backend, profiler
 from minigan.autograd import Tensor, enable_grad
 
 
@@ -70,6 +70,7 @@ class Optimizer:
                 else:
                     p.grad = Tensor(p.grad.xp.zeros_like(p.grad.data))
 
+    @profiler.timed_step
     def step(self, closure=None):
         """One update of every parameter that has a gradient. `closure` (optional) re-evaluates
         the model and returns the loss, which step returns."""

@@ -1,0 +1,158 @@
+"""`mg.profile()`: where the time goes, per op, forward and backward.
+
+    with mg.profile() as prof:
+        loss = model(x).sum(); loss.backward(); opt.step()
+    print(prof.table())          # or prof.rows(): the same as dicts
+
+Each row is one op class (or optimizer) in one phase:
+- "forward": `Function.forward` run by an op call in user code;
+- "backward": a `Function.backward` body run by `backward()` / `mg.grad`;
+- "in backward": forwards of the ops a backward body is built from (a backward is made of
+  forward ops), kept apart so "forward" counts only the calls the program itself made;
+- "optimizer": `Optimizer.step` (row "Adam.step" etc.).
+Regions nest (a backward runs ops, a step's closure runs a model), so every row has a self time
+(its own region minus the regions timed inside it) and a total time (the whole region). Self
+times never overlap: their sum is at most the profiled wall time. A forward row times
+`Function.forward` only; the Python around an op call (argument checks, graph recording) counts to
+the backward that made the call, or, at top level, to the gap between the two sums, with the rest
+of the program's own Python.
+
+On cuda every region is bracketed by `mg.cuda.synchronize()`, so each op's time includes its
+GPU work rather than its launch only; this serialises the GPU and slows the profiled run.
+Outside a `profile()` block the only cost is one `is None` check per op call and per backward.
+"""
+import functools
+import time
+
+from minigan import autograd, cuda
+
+PHASES = ("forward", "backward", "in backward", "optimizer")
+SORT_KEYS = {"self": lambda r: -r["self_ms"], "total": lambda r: -r["total_ms"],
+             "calls": lambda r: -r["calls"], "name": lambda r: (r["name"], PHASES.index(r["phase"]))}
+
+
+class profile:
+    """Context manager that times every op, backward and optimizer step run inside it.
+
+    Blocks may nest: an inner block's events are seen by the outer one too. The hook is
+    removed when the last open block exits, also when the block raises.
+    """
+
+    def __init__(self):
+        self.stats = {}      # (name, phase) -> [calls, self seconds, total seconds]
+        self.wall_s = None   # set on exit
+        self._start = None
+
+    def __enter__(self):
+        if autograd._profiler is None:
+            autograd._profiler = _Timer()
+        autograd._profiler.listeners.append(self)
+        cuda.synchronize()
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        cuda.synchronize()
+        self.wall_s = time.perf_counter() - self._start
+        timer = autograd._profiler
+        timer.listeners.remove(self)
+        if not timer.listeners:
+            autograd._profiler = None
+        return False
+
+    def _record(self, name, phase, self_s, total_s):
+        entry = self.stats.setdefault((name, phase), [0, 0.0, 0.0])
+        entry[0] += 1
+        entry[1] += self_s
+        entry[2] += total_s
+
+    # ------------------------------------------------------------------------------- report
+    def rows(self, sort="self", top=None):
+        """One dict per (op, phase): name, phase, calls, self_ms, total_ms, mean_ms (self time
+        per call) and percent (self time, of the profiled wall time)."""
+        if sort not in SORT_KEYS:
+            raise ValueError(f"profile.rows: sort must be one of {sorted(SORT_KEYS)}, got {sort!r}")
+        wall = self._wall()
+        rows = [{"name": name, "phase": phase, "calls": calls, "self_ms": 1e3 * self_s,
+                 "total_ms": 1e3 * total_s, "mean_ms": 1e3 * self_s / calls,
+                 "percent": 100.0 * self_s / wall if wall > 0 else 0.0}
+                for (name, phase), (calls, self_s, total_s) in self.stats.items()]
+        rows.sort(key=SORT_KEYS[sort])
+        return rows if top is None else rows[:top]
+
+    def self_ms(self):
+        """The sum of every row's self time (all rows, whatever `top` a table shows)."""
+        return 1e3 * sum(self_s for _, self_s, _ in self.stats.values())
+
+    def wall_ms(self):
+        return 1e3 * self._wall()
+
+    def table(self, sort="self", top=None):
+        """The rows as a text table, with the wall time and the sum of self times below."""
+        rows = self.rows(sort, top)
+        width = max([len("op")] + [len(r["name"]) for r in rows])
+        lines = [f"{'op':<{width}}  {'phase':<11}  {'calls':>7}  {'self ms':>10}  {'total ms':>10}"
+                 f"  {'mean ms':>9}  {'% wall':>6}"]
+        lines += [f"{r['name']:<{width}}  {r['phase']:<11}  {r['calls']:>7}  {r['self_ms']:>10.2f}"
+                  f"  {r['total_ms']:>10.2f}  {r['mean_ms']:>9.4f}  {r['percent']:>6.1f}" for r in rows]
+        if top is not None and len(self.stats) > top:
+            lines.append(f"... {len(self.stats) - top} more rows")
+        wall, timed = self.wall_ms(), self.self_ms()
+        lines.append(f"wall {wall:.2f} ms; self times sum to {timed:.2f} ms; "
+                     f"{wall - timed:.2f} ms outside any op")
+        return "\n".join(lines)
+
+    def _wall(self):
+        if self.wall_s is not None:
+            return self.wall_s
+        if self._start is None:
+            raise RuntimeError("profile: no results yet; use it as `with mg.profile() as prof:`")
+        return time.perf_counter() - self._start  # asked from inside the block: so far
+
+
+class _Timer:
+    """Installed as `autograd._profiler` while at least one profile block is open: times each
+    region once and hands the result to every open block."""
+
+    def __init__(self):
+        self.listeners = []
+        self.nested = []            # per open region, the seconds spent in regions inside it
+        self.backward_depth = 0
+
+    def forward(self, function, arrays):
+        phase = "in backward" if self.backward_depth else "forward"
+        return self.timed(function.name, phase, function.forward, *arrays)
+
+    def backward(self, function, grad_outputs):
+        self.backward_depth += 1
+        try:
+            return self.timed(function.name, "backward", function.backward, *grad_outputs)
+        finally:
+            self.backward_depth -= 1
+
+    def timed(self, name, phase, call, *args, **kwargs):
+        cuda.synchronize()  # work queued before the region is not the region's
+        start = time.perf_counter()
+        self.nested.append(0.0)
+        try:
+            result = call(*args, **kwargs)
+            cuda.synchronize()
+        finally:
+            total = time.perf_counter() - start
+            inside = self.nested.pop()
+            if self.nested:
+                self.nested[-1] += total
+            for listener in self.listeners:
+                listener._record(name, phase, total - inside, total)
+        return result
+
+
+def timed_step(step):
+    """Decorator for `Optimizer.step`: a row "<Optimizer>.step" while a profile block is open."""
+    @functools.wraps(step)
+    def wrapper(self, *args, **kwargs):
+        timer = autograd._profiler
+        if timer is None:
+            return step(self, *args, **kwargs)
+        return timer.timed(f"{type(self).__name__}.step", "optimizer", step, self, *args, **kwargs)
+    return wrapper
