@@ -35,6 +35,8 @@ UNARY = [
     ("pow", lambda x: x ** 2.5, lambda x: x ** 2.5, pos34), ("neg", lambda x: -x, lambda x: -x, x34),
     ("clamp", lambda x: x.clamp(-0.5, 0.3), lambda x: x.clamp(-0.5, 0.3), x34),
     ("relu", F.relu, TF.relu, x34), ("leaky_relu", lambda x: F.leaky_relu(x, 0.2), lambda x: TF.leaky_relu(x, 0.2), x34),
+    ("leaky_relu slope 1.5", lambda x: F.leaky_relu(x, 1.5), lambda x: TF.leaky_relu(x, 1.5), x34),
+    ("leaky_relu slope -0.3", lambda x: F.leaky_relu(x, -0.3), lambda x: TF.leaky_relu(x, -0.3), x34),
     ("elu", F.elu, TF.elu, x34), ("sigmoid", F.sigmoid, torch.sigmoid, 5 * x34), ("tanh", F.tanh, torch.tanh, x34),
     ("softplus", F.softplus, TF.softplus, 12 * x34), ("softmax", lambda x: F.softmax(x, 1), lambda x: TF.softmax(x, 1), x34),
     ("log_softmax", lambda x: F.log_softmax(x, 0), lambda x: TF.log_softmax(x, 0), x34),
