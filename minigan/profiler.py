@@ -24,6 +24,11 @@ Outside a `profile()` block the only cost is one `is None` check per op call and
 import functools
 import time
 
+try:
+    import resource
+except ImportError:  # not on Windows: page faults are then reported as 0
+    resource = None
+
 from minigan import autograd, cuda
 
 PHASES = ("forward", "backward", "in backward", "optimizer")
@@ -39,7 +44,7 @@ class profile:
     """
 
     def __init__(self):
-        self.stats = {}      # (name, phase) -> [calls, self seconds, total seconds]
+        self.stats = {}      # (name, phase) -> [calls, self seconds, total seconds, self page faults]
         self.wall_s = None   # set on exit
         self._start = None
 
@@ -60,29 +65,32 @@ class profile:
             autograd._profiler = None
         return False
 
-    def _record(self, name, phase, self_s, total_s):
-        entry = self.stats.setdefault((name, phase), [0, 0.0, 0.0])
+    def _record(self, name, phase, self_s, total_s, self_faults):
+        entry = self.stats.setdefault((name, phase), [0, 0.0, 0.0, 0])
         entry[0] += 1
         entry[1] += self_s
         entry[2] += total_s
+        entry[3] += self_faults
 
     # ------------------------------------------------------------------------------- report
     def rows(self, sort="self", top=None):
         """One dict per (op, phase): name, phase, calls, self_ms, total_ms, mean_ms (self time
-        per call) and percent (self time, of the profiled wall time)."""
+        per call), percent (self time, of the profiled wall time) and page_faults (minor page
+        faults in the region itself: first touches of freshly mapped memory, which cost about a
+        microsecond per 4 KiB page and show where large arrays are allocated anew)."""
         if sort not in SORT_KEYS:
             raise ValueError(f"profile.rows: sort must be one of {sorted(SORT_KEYS)}, got {sort!r}")
         wall = self._wall()
         rows = [{"name": name, "phase": phase, "calls": calls, "self_ms": 1e3 * self_s,
                  "total_ms": 1e3 * total_s, "mean_ms": 1e3 * self_s / calls,
-                 "percent": 100.0 * self_s / wall if wall > 0 else 0.0}
-                for (name, phase), (calls, self_s, total_s) in self.stats.items()]
+                 "percent": 100.0 * self_s / wall if wall > 0 else 0.0, "page_faults": faults}
+                for (name, phase), (calls, self_s, total_s, faults) in self.stats.items()]
         rows.sort(key=SORT_KEYS[sort])
         return rows if top is None else rows[:top]
 
     def self_ms(self):
         """The sum of every row's self time (all rows, whatever `top` a table shows)."""
-        return 1e3 * sum(self_s for _, self_s, _ in self.stats.values())
+        return 1e3 * sum(entry[1] for entry in self.stats.values())
 
     def wall_ms(self):
         return 1e3 * self._wall()
@@ -92,9 +100,10 @@ class profile:
         rows = self.rows(sort, top)
         width = max([len("op")] + [len(r["name"]) for r in rows])
         lines = [f"{'op':<{width}}  {'phase':<11}  {'calls':>7}  {'self ms':>10}  {'total ms':>10}"
-                 f"  {'mean ms':>9}  {'% wall':>6}"]
+                 f"  {'mean ms':>9}  {'% wall':>6}  {'faults':>7}"]
         lines += [f"{r['name']:<{width}}  {r['phase']:<11}  {r['calls']:>7}  {r['self_ms']:>10.2f}"
-                  f"  {r['total_ms']:>10.2f}  {r['mean_ms']:>9.4f}  {r['percent']:>6.1f}" for r in rows]
+                  f"  {r['total_ms']:>10.2f}  {r['mean_ms']:>9.4f}  {r['percent']:>6.1f}"
+                  f"  {r['page_faults']:>7}" for r in rows]
         if top is not None and len(self.stats) > top:
             lines.append(f"... {len(self.stats) - top} more rows")
         wall, timed = self.wall_ms(), self.self_ms()
@@ -116,7 +125,7 @@ class _Timer:
 
     def __init__(self):
         self.listeners = []
-        self.nested = []            # per open region, the seconds spent in regions inside it
+        self.nested = []            # per open region, [seconds, page faults] of the regions inside it
         self.backward_depth = 0
 
     def forward(self, function, arrays):
@@ -132,19 +141,26 @@ class _Timer:
 
     def timed(self, name, phase, call, *args, **kwargs):
         cuda.synchronize()  # work queued before the region is not the region's
+        faults_before = _page_faults()
         start = time.perf_counter()
-        self.nested.append(0.0)
+        self.nested.append([0.0, 0])
         try:
             result = call(*args, **kwargs)
             cuda.synchronize()
         finally:
             total = time.perf_counter() - start
-            inside = self.nested.pop()
+            faults = _page_faults() - faults_before
+            inside_s, inside_faults = self.nested.pop()
             if self.nested:
-                self.nested[-1] += total
+                self.nested[-1][0] += total
+                self.nested[-1][1] += faults
             for listener in self.listeners:
-                listener._record(name, phase, total - inside, total)
+                listener._record(name, phase, total - inside_s, total, faults - inside_faults)
         return result
+
+
+def _page_faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt if resource else 0
 
 
 def timed_step(step):

@@ -137,3 +137,14 @@ def test_table_lists_ops_sorted_and_cut():
 def test_results_before_the_block_runs_say_how_to_use_it():
     with pytest.raises(RuntimeError, match="with mg.profile"):
         mg.profile().table()
+
+
+def test_page_faults_are_counted_where_fresh_memory_is_touched():
+    import numpy as np
+    # 64 MiB: above glibc's largest mmap threshold (32 MiB), so every result is a fresh mapping
+    big = mg.tensor(np.ones((4096, 4096), dtype=np.float32))
+    with mg.profile() as prof:
+        for _ in range(3):
+            big * 2.0
+    (row,) = [r for r in prof.rows() if r["name"] == "Mul"]
+    assert row["page_faults"] > 0 and "faults" in prof.table()
