@@ -8,14 +8,20 @@ depends on x, and freezing it as a constant would make second derivatives wrong.
 from minigan import backend
 from minigan.autograd import Function
 from minigan.ops.reduce import mean, sum
+from minigan.ops.scratch import scratch_like
 
 
 def _statistics(x, dims, eps):
+    """mean, biased variance, 1/sqrt(var + eps) and the normalised x; one new full-size array
+    (the result), the squares going to a reused buffer."""
+    xp = backend.get_array_module(x)
     mu = x.mean(axis=dims, keepdims=True)
-    centered = x - mu
-    var = (centered * centered).mean(axis=dims, keepdims=True)
-    inv_std = 1.0 / backend.get_array_module(x).sqrt(var + eps)
-    return mu, var, inv_std, centered * inv_std
+    normalized = x - mu
+    squares = xp.multiply(normalized, normalized, out=scratch_like(xp, "norm", normalized))
+    var = squares.mean(axis=dims, keepdims=True)
+    inv_std = 1.0 / xp.sqrt(var + eps)
+    normalized *= inv_std
+    return mu, var, inv_std, normalized
 
 
 class Normalize(Function):
@@ -44,8 +50,13 @@ class NormalizeGrad(Function):
         if self.inv_std is None:
             _, _, self.inv_std, self.normalized = _statistics(x, self.dims, self.eps)
         s, xhat, dims = self.inv_std, self.normalized, self.dims
-        return s * (gy - gy.mean(axis=dims, keepdims=True)
-                    - xhat * (gy * xhat).mean(axis=dims, keepdims=True))
+        xp = backend.get_array_module(gy)
+        gy_xhat = xp.multiply(gy, xhat, out=scratch_like(xp, "norm", xhat))
+        gx = xhat * gy_xhat.mean(axis=dims, keepdims=True)   # the one new array, then in place
+        xp.subtract(gy, gx, out=gx)
+        gx -= gy.mean(axis=dims, keepdims=True)
+        gx *= s
+        return gx
 
     def backward(self, a):
         """Derivatives of <a, gx> with respect to gy and x, from statistics recomputed as Tensors."""

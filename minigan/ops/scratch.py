@@ -1,0 +1,31 @@
+"""Reused buffers for transient arrays inside an op (never returned to the caller).
+
+On the CPU a fresh array of a few MB is a new mapping whose every 4 KiB page faults on first
+touch (about a microsecond each), on every call; reusing one buffer per purpose pays that once.
+CuPy's memory pool already reuses its blocks, so on cuda this is a plain allocation.
+"""
+import numpy as np
+
+_buffers = {}
+
+
+def scratch(xp, purpose, shape, dtype):
+    """An uninitialised array of `shape` backed by the buffer kept for `purpose` and dtype. Valid
+    until the next call for the same purpose: use it only for a value consumed right away."""
+    if xp is not np:
+        return xp.empty(shape, dtype=dtype)
+    size = int(np.prod(shape))
+    key = (purpose, np.dtype(dtype).str)
+    buffer = _buffers.get(key)
+    if buffer is None or buffer.size < size:
+        buffer = _buffers[key] = np.empty(size, dtype=dtype)
+    return buffer[:size].reshape(shape)
+
+
+def scratch_like(xp, purpose, x):
+    """A scratch array shaped like x and laid out like it in memory (e.g. an NCHW view of a
+    channels-last buffer), so elementwise work between the two runs over memory in order."""
+    order = sorted(range(x.ndim), key=lambda axis: -x.strides[axis])   # outermost axis first
+    buffer = scratch(xp, purpose, tuple(x.shape[axis] for axis in order), x.dtype)
+    inverse = [order.index(axis) for axis in range(x.ndim)]
+    return buffer.transpose(inverse)
