@@ -1,159 +1,17 @@
 """2-D convolution, its transpose, and the weight-gradient correlation: three Functions that are
 each other's derivatives, so convolutions are differentiable to any order with nothing special.
-
-All three are one linear relation between an input x (N, C, H, W), a weight (O, C/groups, kh, kw)
-and an output y (N, O, Ho, Wo):
-
-    conv2d_forward_array           y  from x and w    (Conv2d's forward)
-    conv2d_backward_data_array     x  from y and w    (ConvTranspose2d's forward, Conv2d's x-gradient)
-    conv2d_backward_weight_array   w  from x and y    (Conv2dGradWeight's forward, the w-gradient)
-
-Each call is one GEMM (batched over groups) against an im2col matrix of shape
-(groups, N * Ho * Wo, kh * kw * C/groups). Inside, images are handled channels-last
-(N, H, W, C): a window's kw * C entries then lie side by side in memory, so building the columns
-and scattering them back copies long contiguous runs. Results are NCHW *views* of channels-last
-buffers (no copy), and inputs stored that way (any earlier conv's output) need no transposing.
+Their array math (im2col + GEMM, the sub-pixel phases of the strided x-gradient, the CUDA
+dispatch) lives in `conv_arrays`.
 """
 import numbers
 
-import numpy as np
-
-from minigan import backend, conv_kernels
+from minigan import backend
 from minigan.autograd import Function, Tensor
+from minigan.ops.conv_arrays import (conv2d_backward_data_array, conv2d_backward_weight_array,  # noqa: F401
+                                     conv2d_forward_array, conv2d_output_size, conv_transpose2d_output_size)
 from minigan.ops.reduce import sum
 from minigan.ops.image_args import image_batch, int_pair
 from minigan.ops.shape import getitem
-
-
-# ------------------------------------------------------------------------------- array math
-_scratch_buffers = {}
-
-
-def _scratch(xp, purpose, shape, dtype):
-    """A reused buffer for a transient array (never returned to the caller). On the CPU, a fresh
-    array of tens of MB is a new mapping whose every 4 KiB page faults on first touch, on every
-    call; CuPy's memory pool already reuses its blocks."""
-    if xp is not np:
-        return xp.empty(shape, dtype=dtype)
-    size = int(np.prod(shape))
-    key = (purpose, np.dtype(dtype).str)
-    buffer = _scratch_buffers.get(key)
-    if buffer is None or buffer.size < size:
-        buffer = _scratch_buffers[key] = np.empty(size, dtype=dtype)
-    return buffer[:size].reshape(shape)
-
-
-def _channels_last(x, padding):
-    """x (N, C, H, W) as a channels-last (N, H + 2ph, W + 2pw, C) array: a view when unpadded,
-    else a scratch buffer (only read by the im2col copy that follows)."""
-    x = x.transpose(0, 2, 3, 1)
-    if padding == (0, 0):
-        return x
-    xp = backend.get_array_module(x)
-    n, h, w, c = x.shape
-    ph, pw = padding
-    padded = _scratch(xp, "padded", (n, h + 2 * ph, w + 2 * pw, c), x.dtype)
-    padded[:, :ph] = 0
-    padded[:, ph + h:] = 0
-    padded[:, ph:ph + h, :pw] = 0
-    padded[:, ph:ph + h, pw + w:] = 0
-    padded[:, ph:ph + h, pw:pw + w] = x
-    return padded
-
-
-def _columns(x, kernel, stride, padding, dilation, groups, out_hw):
-    """The im2col matrix of x, (groups, N * Ho * Wo, kh * kw * C/groups): the one copy of x's windows."""
-    xp = backend.get_array_module(x)
-    x = _channels_last(x, padding)
-    n, c = x.shape[0], x.shape[3]
-    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_hw
-    s_n, s_h, s_w, s_c = x.strides
-    window_shape = (groups, n, ho, wo, kh, kw, c // groups)
-    windows = xp.lib.stride_tricks.as_strided(
-        x, window_shape, (s_c * (c // groups), s_n, s_h * sh, s_w * sw, s_h * dh, s_w * dw, s_c))
-    columns = _scratch(xp, "columns", window_shape, x.dtype)
-    columns[...] = windows
-    return columns.reshape(groups, n * ho * wo, kh * kw * (c // groups))
-
-
-def _pixels_by_group(y, groups):
-    """(N, O, H, W) -> (groups, N*H*W, O/groups) view; free when y is stored channels-last."""
-    n, o, h, w = y.shape
-    return y.transpose(0, 2, 3, 1).reshape(n * h * w, groups, o // groups).transpose(1, 0, 2)
-
-
-def _taps_last(w, groups):
-    """weight (O, C/g, kh, kw) -> (groups, O/groups, kh * kw * C/groups), matching the columns."""
-    o = w.shape[0]
-    return w.transpose(0, 2, 3, 1).reshape(groups, o // groups, -1)
-
-
-def conv2d_forward_array(x, w, stride, padding, dilation, groups):
-    """y[n, o] = sum over c, i, j of w[o, c, i, j] * x_padded[n, c, sh*h + dh*i, sw*w + dw*j]."""
-    if backend.device_of(x) == "cuda" and conv_kernels.use_kernels():
-        return conv_kernels.conv2d_forward(x, w, stride, padding, dilation, groups)
-    xp = backend.get_array_module(x)
-    n, o = x.shape[0], w.shape[0]
-    out_hw = conv2d_output_size(x.shape[2:], w.shape[2:], stride, padding, dilation)
-    cols = _columns(x, w.shape[2:], stride, padding, dilation, groups, out_hw)
-    y = xp.matmul(cols, _taps_last(w, groups).transpose(0, 2, 1))  # (groups, N*Ho*Wo, O/groups)
-    if groups > 1:
-        y = y.transpose(1, 0, 2)
-    return y.reshape(n, *out_hw, o).transpose(0, 3, 1, 2)
-
-
-def conv2d_backward_data_array(gy, w, x_shape, stride, padding, dilation, groups):
-    """The adjoint of conv2d in x: one GEMM to columns, then a scatter-add per kernel tap.
-    gy has conv2d's output shape for an input of x_shape (as in the other two functions)."""
-    if backend.device_of(gy) == "cuda" and conv_kernels.use_kernels():
-        return conv_kernels.conv2d_backward_data(gy, w, x_shape, stride, padding, dilation, groups)
-    if stride == (1, 1) and all(d * (k - 1) >= p for d, k, p in zip(dilation, w.shape[2:], padding)):
-        return _backward_data_as_conv(gy, w, dilation, padding, groups)
-    xp = backend.get_array_module(gy)
-    n, c, h, width = x_shape
-    c_g, kh, kw = w.shape[1:]
-    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    ho, wo = gy.shape[2:]
-    cols = _scratch(xp, "columns", (groups, n * ho * wo, kh * kw * c_g), gy.dtype)
-    xp.matmul(_pixels_by_group(gy, groups), _taps_last(w, groups), out=cols)  # (groups, N*Ho*Wo, kh*kw*C/g)
-    cols = cols.reshape(groups, n, ho, wo, kh, kw, c_g).transpose(1, 2, 3, 4, 5, 0, 6)
-    gx = xp.zeros((n, h + 2 * ph, width + 2 * pw, groups, c_g), dtype=gy.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            gx[:, i * dh:i * dh + sh * (ho - 1) + 1:sh, j * dw:j * dw + sw * (wo - 1) + 1:sw] += cols[:, :, :, i, j]
-    return gx.reshape(n, h + 2 * ph, width + 2 * pw, c)[:, ph:ph + h, pw:pw + width].transpose(0, 3, 1, 2)
-
-
-def _backward_data_as_conv(gy, w, dilation, padding, groups):
-    """For stride 1, conv2d's adjoint in x is itself a conv2d: of gy with the kernel flipped and its
-    in/out channels swapped, padded by d (k - 1) - p. An im2col gather and one GEMM replace the
-    GEMM and kh * kw scatter-adds of the general path."""
-    o, c_g, kh, kw = w.shape
-    flipped = w.reshape(groups, o // groups, c_g, kh, kw).transpose(0, 2, 1, 3, 4)[..., ::-1, ::-1]
-    flipped = flipped.reshape(groups * c_g, o // groups, kh, kw)
-    pad = tuple(d * (k - 1) - p for d, k, p in zip(dilation, (kh, kw), padding))
-    return conv2d_forward_array(gy, flipped, (1, 1), pad, dilation, groups)
-
-
-def conv2d_backward_weight_array(x, gy, w_shape, stride, padding, dilation, groups):
-    """gw[o, c, i, j] = sum over n, h, w of gy[n, o, h, w] * x_padded[n, c, sh*h + dh*i, sw*w + dw*j]."""
-    if backend.device_of(x) == "cuda" and conv_kernels.use_kernels():
-        return conv_kernels.conv2d_backward_weight(x, gy, w_shape, stride, padding, dilation, groups)
-    xp = backend.get_array_module(x)
-    o, c_g, kh, kw = w_shape
-    cols = _columns(x, (kh, kw), stride, padding, dilation, groups, gy.shape[2:])
-    gw = xp.matmul(_pixels_by_group(gy, groups).transpose(0, 2, 1), cols)  # (groups, O/g, kh*kw*C/g)
-    return gw.reshape(o, kh, kw, c_g).transpose(0, 3, 1, 2).copy()
-
-
-def conv2d_output_size(in_hw, kernel, stride, padding, dilation):
-    return tuple((size + 2 * p - d * (k - 1) - 1) // s + 1
-                 for size, k, s, p, d in zip(in_hw, kernel, stride, padding, dilation))
-
-
-def conv_transpose2d_output_size(in_hw, kernel, stride, padding, output_padding, dilation):
-    return tuple((size - 1) * s - 2 * p + d * (k - 1) + op + 1
-                 for size, k, s, p, op, d in zip(in_hw, kernel, stride, padding, output_padding, dilation))
 
 
 # -------------------------------------------------------------------------------- Functions

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import minigan as mg
+from minigan.ops import conv_arrays as conv_module
 from minigan.ops.conv import Conv2dGradWeight, conv2d, conv_transpose2d
 
 SEEDS = range(40)
@@ -150,6 +151,69 @@ def test_conv_transpose2d_is_the_adjoint_of_conv2d(seed):
     cx = conv2d(mg.tensor(x), mg.tensor(w), **conv_options).numpy()[:, :, :y.shape[2], :y.shape[3]]
     lhs, rhs = np.vdot(xt, x), np.vdot(y, cx)
     assert abs(lhs - rhs) <= 1e-10 * max(abs(lhs), np.abs(xt).sum() * np.abs(x).max(), 1e-300)
+
+
+# ----------------------------------------------------------- strided backward-data paths
+def backward_data_reference(gy, w, x_shape, stride, padding, dilation, groups):
+    """conv2d's adjoint in x, one kernel tap at a time: tap (i, j) sends gy[.., P, Q] through
+    w[:, :, i, j] to padded position (s P + d i, s Q + d j)."""
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    n, c, h, width = x_shape
+    o, cg, kh, kw = w.shape
+    og, ho, wo = o // groups, gy.shape[2], gy.shape[3]
+    gx = np.zeros((n, c, h + 2 * ph, width + 2 * pw))
+    for g in range(groups):
+        for i in range(kh):
+            for j in range(kw):
+                rows = slice(i * dh, i * dh + sh * (ho - 1) + 1, sh)
+                cols = slice(j * dw, j * dw + sw * (wo - 1) + 1, sw)
+                gx[:, g * cg:(g + 1) * cg, rows, cols] += np.einsum(
+                    "nopq,oc->ncpq", gy[:, g * og:(g + 1) * og], w[g * og:(g + 1) * og, :, i, j])
+    return gx[:, :, ph:ph + h, pw:pw + width]
+
+
+def random_strided_backward_data_case(rng, dilation):
+    """Strides 2-3 (so kernels smaller than, and not divisible by, the stride occur), padding
+    0..k, groups 1-2, non-square, and channel ratios that send the dispatcher either way."""
+    groups = int(rng.integers(1, 3))
+    cg, og = int(rng.integers(1, 4)), int(rng.choice([1, 2, 3, 8]))
+    kernel = tuple(int(k) for k in rng.integers(1, 6, 2))
+    stride = tuple(int(s) for s in rng.integers(2, 4, 2))
+    padding = tuple(int(rng.integers(0, k + 1)) for k in kernel)
+    spans = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    hw = tuple(max(int(rng.integers(1, 12)), e - 2 * p) for e, p in zip(spans, padding))
+    x_shape = (int(rng.integers(1, 3)), groups * cg) + hw
+    w_shape = (groups * og, cg) + kernel
+    gy_hw = conv_module.conv2d_output_size(hw, kernel, stride, padding, dilation)
+    return x_shape, w_shape, (x_shape[0], groups * og) + gy_hw, (stride, padding, dilation, groups)
+
+
+def stored_channels_last(a):
+    """The same values stored (N, H, W, C), as conv outputs are."""
+    return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
+STRIDED_PATHS = {
+    "phases": lambda gy, w, x_shape, s, p, d, g: conv_module._backward_data_by_phases(gy, w, x_shape, s, p, g),
+    "planes": conv_module._backward_data_by_planes,
+    "scatter": conv_module._backward_data_by_scatter,
+    "dispatch": conv_module.conv2d_backward_data_array,
+}
+
+
+@pytest.mark.parametrize("seed", range(30))
+@pytest.mark.parametrize("path", sorted(STRIDED_PATHS))
+@pytest.mark.parametrize("dtype,tolerance", [(np.float32, 1e-5), (np.float64, 1e-12)])
+def test_strided_backward_data_paths_match_the_tap_by_tap_adjoint(seed, path, dtype, tolerance):
+    rng = np.random.default_rng(seed)
+    dilation = (1, 1) if path == "phases" or seed % 3 else tuple(int(d) for d in rng.integers(1, 4, 2))
+    x_shape, w_shape, gy_shape, options = random_strided_backward_data_case(rng, dilation)
+    gy, w = (rng.standard_normal(s) for s in (gy_shape, w_shape))
+    expected = backward_data_reference(gy, w, x_shape, *options)
+    for layout in (np.ascontiguousarray, stored_channels_last):
+        gx = STRIDED_PATHS[path](layout(gy.astype(dtype)), w.astype(dtype), x_shape, *options)
+        assert gx.shape == x_shape and gx.dtype == dtype
+        np.testing.assert_allclose(gx, expected, rtol=tolerance, atol=tolerance)
 
 
 # ----------------------------------------------------------------------------- gradients

@@ -1,0 +1,272 @@
+"""The array math of 2-D convolution (NumPy or CuPy arrays in, arrays out; no autograd).
+
+All three functions are one linear relation between an input x (N, C, H, W), a weight
+(O, C/groups, kh, kw) and an output y (N, O, Ho, Wo):
+
+    conv2d_forward_array           y  from x and w    (Conv2d's forward)
+    conv2d_backward_data_array     x  from y and w    (ConvTranspose2d's forward, Conv2d's x-gradient)
+    conv2d_backward_weight_array   w  from x and y    (Conv2dGradWeight's forward, the w-gradient)
+
+Each is built on GEMMs (batched over groups) against an im2col matrix of shape
+(groups, N * Ho * Wo, kh * kw * C/groups). Inside, images are handled channels-last
+(N, H, W, C): a window's kw * C entries then lie side by side in memory, so building the columns
+copies long contiguous runs. Results are mostly NCHW *views* of channels-last buffers (no copy),
+and inputs stored that way (any earlier conv's output) need no transposing. The strided x-gradient
+splits gx into its stride x stride sub-pixel phases, each reached by a slice of the kernel only.
+On cuda, each function hands over to our CUDA kernels (`minigan.conv_kernels`) unless
+MINIGAN_CONV=im2col.
+"""
+from typing import NamedTuple
+
+from minigan import backend, conv_kernels
+from minigan.ops.scratch import scratch
+
+
+def _channels_last(x, padding):
+    """x (N, C, H, W) as a channels-last (N, H + 2ph, W + 2pw, C) array: a view when unpadded,
+    else a scratch buffer (only read by the im2col copy that follows)."""
+    x = x.transpose(0, 2, 3, 1)
+    if padding == (0, 0):
+        return x
+    xp = backend.get_array_module(x)
+    n, h, w, c = x.shape
+    ph, pw = padding
+    padded = scratch(xp, "padded", (n, h + 2 * ph, w + 2 * pw, c), x.dtype)
+    padded[:, :ph] = 0
+    padded[:, ph + h:] = 0
+    padded[:, ph:ph + h, :pw] = 0
+    padded[:, ph:ph + h, pw + w:] = 0
+    padded[:, ph:ph + h, pw:pw + w] = x
+    return padded
+
+
+def _columns(x, kernel, stride, padding, dilation, groups, out_hw):
+    """The im2col matrix of x, (groups, N * Ho * Wo, kh * kw * C/groups): the one copy of x's windows."""
+    xp = backend.get_array_module(x)
+    x = _channels_last(x, padding)
+    n, c = x.shape[0], x.shape[3]
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_hw
+    s_n, s_h, s_w, s_c = x.strides
+    window_shape = (groups, n, ho, wo, kh, kw, c // groups)
+    windows = xp.lib.stride_tricks.as_strided(
+        x, window_shape, (s_c * (c // groups), s_n, s_h * sh, s_w * sw, s_h * dh, s_w * dw, s_c))
+    columns = scratch(xp, "columns", window_shape, x.dtype)
+    columns[...] = windows
+    return columns.reshape(groups, n * ho * wo, kh * kw * (c // groups))
+
+
+def _pixels_by_group(y, groups):
+    """(N, O, H, W) -> (groups, N*H*W, O/groups) view; free when y is stored channels-last."""
+    n, o, h, w = y.shape
+    return y.transpose(0, 2, 3, 1).reshape(n * h * w, groups, o // groups).transpose(1, 0, 2)
+
+
+def _taps_last(w, groups):
+    """weight (O, C/g, kh, kw) -> (groups, O/groups, kh * kw * C/groups), matching the columns."""
+    o = w.shape[0]
+    return w.transpose(0, 2, 3, 1).reshape(groups, o // groups, -1)
+
+
+def conv2d_forward_array(x, w, stride, padding, dilation, groups):
+    """y[n, o] = sum over c, i, j of w[o, c, i, j] * x_padded[n, c, sh*h + dh*i, sw*w + dw*j]."""
+    if backend.device_of(x) == "cuda" and conv_kernels.use_kernels():
+        return conv_kernels.conv2d_forward(x, w, stride, padding, dilation, groups)
+    xp = backend.get_array_module(x)
+    n, o = x.shape[0], w.shape[0]
+    out_hw = conv2d_output_size(x.shape[2:], w.shape[2:], stride, padding, dilation)
+    cols = _columns(x, w.shape[2:], stride, padding, dilation, groups, out_hw)
+    y = xp.matmul(cols, _taps_last(w, groups).transpose(0, 2, 1))  # (groups, N*Ho*Wo, O/groups)
+    if groups > 1:
+        y = y.transpose(1, 0, 2)
+    return y.reshape(n, *out_hw, o).transpose(0, 3, 1, 2)
+
+
+def conv2d_backward_data_array(gy, w, x_shape, stride, padding, dilation, groups):
+    """The adjoint of conv2d in x. gy has conv2d's output shape for an input of x_shape (as in
+    the other two functions). Picked by which copies the longest contiguous runs: stride 1 is a
+    conv2d of gy. Else, where gx has few channels next to gy (an im2col of gy would be O/C times
+    gx's size), tap-major columns added into per-phase planes (runs of Wo); else, for dilation 1,
+    each sub-pixel phase of gx is a stride-1 conv2d of gy (runs of O channels); else
+    columns scattered back tap by tap (runs of C)."""
+    if backend.device_of(gy) == "cuda" and conv_kernels.use_kernels():
+        return conv_kernels.conv2d_backward_data(gy, w, x_shape, stride, padding, dilation, groups)
+    if stride == (1, 1) and all(d * (k - 1) >= p for d, k, p in zip(dilation, w.shape[2:], padding)):
+        return _backward_data_as_conv(gy, w, dilation, padding, groups)
+    if w.shape[0] // groups > 2 * w.shape[1]:
+        return _backward_data_by_planes(gy, w, x_shape, stride, padding, dilation, groups)
+    if dilation == (1, 1):
+        return _backward_data_by_phases(gy, w, x_shape, stride, padding, groups)
+    return _backward_data_by_scatter(gy, w, x_shape, stride, padding, dilation, groups)
+
+
+def _flipped_transposed(w, groups):
+    """(O, C/g, kh, kw) -> (C, O/g, kh, kw) with the taps reversed: the kernel of the adjoint conv."""
+    o, c_g, kh, kw = w.shape
+    flipped = w.reshape(groups, o // groups, c_g, kh, kw).transpose(0, 2, 1, 3, 4)[..., ::-1, ::-1]
+    return flipped.reshape(groups * c_g, o // groups, kh, kw)
+
+
+def _backward_data_as_conv(gy, w, dilation, padding, groups):
+    """For stride 1, conv2d's adjoint in x is itself a conv2d: of gy with the kernel flipped and its
+    in/out channels swapped, padded by d (k - 1) - p."""
+    pad = tuple(d * (k - 1) - p for d, k, p in zip(dilation, w.shape[2:], padding))
+    return conv2d_forward_array(gy, _flipped_transposed(w, groups), (1, 1), pad, dilation, groups)
+
+
+class _Phase(NamedTuple):
+    """Along one axis, the gx rows r, r + s, r + 2s, ... (dilation 1): unpadded row s m + r lies
+    at padded s (m + q) + tap, tap = (r + p) % s, q = (r + p) // s, so only kernel taps
+    tap + s t reach it, from gy row m + q - t: a correlation of gy with those taps reversed."""
+    offset: int     # r
+    first_tap: int  # (r + p) % s; the kernel taps first_tap::s
+    taps: int
+    first_row: int  # gy row read for m = 0 by the first reversed tap (may lie outside gy)
+    computed: int   # rows m < computed; later ones read only gy's zero border and stay zeros
+
+
+def _phases(size, kernel, stride, padding, out_size):
+    phases = []
+    for r in range(stride):
+        q, first_tap = divmod(r + padding, stride)
+        taps = len(range(first_tap, kernel, stride))
+        rows = len(range(r, size, stride))
+        computed = min(rows, max(0, out_size + taps - 1 - q)) if taps else 0
+        phases.append(_Phase(r, first_tap, taps, q - taps + 1, computed))
+    return phases
+
+
+def _zero_extended(gy, rows, cols):
+    """gy[:, :, rows[0]:rows[1], cols[0]:cols[1]] channels-last, reading zeros outside gy: a view
+    when inside, else a scratch buffer."""
+    gy = gy.transpose(0, 2, 3, 1)
+    n, ho, wo, o = gy.shape
+    (r0, r1), (c0, c1) = rows, cols
+    if r0 >= 0 and c0 >= 0 and r1 <= ho and c1 <= wo:
+        return gy[:, r0:r1, c0:c1]
+    out = scratch(backend.get_array_module(gy), "phase_gy", (n, r1 - r0, c1 - c0, o), gy.dtype)
+    (in_r0, in_r1), (in_c0, in_c1) = (max(r0, 0), min(r1, ho)), (max(c0, 0), min(c1, wo))
+    out[:, :in_r0 - r0] = 0
+    out[:, in_r1 - r0:] = 0
+    out[:, :, :in_c0 - c0] = 0
+    out[:, :, in_c1 - c0:] = 0
+    out[:, in_r0 - r0:in_r1 - r0, in_c0 - c0:in_c1 - c0] = gy[:, in_r0:in_r1, in_c0:in_c1]
+    return out
+
+
+def _backward_data_by_phases(gy, w, x_shape, stride, padding, groups):
+    """Dilation 1: each sub-pixel phase of gx (rows r_h::s_h, columns r_w::s_w) is a stride-1
+    correlation of gy with the flipped sub-kernel w[:, :, a_h::s_h, a_w::s_w] (a: the phase's first
+    tap, see _Phase): an im2col gather of a window of gy (runs of O channels) and a GEMM, then one
+    strided copy into gx (channels-last). No scatter-adds."""
+    xp = backend.get_array_module(gy)
+    n, c, h, width = x_shape
+    row_phases = _phases(h, w.shape[2], stride[0], padding[0], gy.shape[2])
+    col_phases = _phases(width, w.shape[3], stride[1], padding[1], gy.shape[3])
+    used_rows, used_cols = [p for p in row_phases if p.computed], [p for p in col_phases if p.computed]
+    if used_rows and used_cols:  # one zero-extended gy covering every phase's window
+        rows, cols = _window_span(used_rows), _window_span(used_cols)
+        gy_window = _zero_extended(gy, rows, cols)
+    gx = xp.empty((n, h, width, groups, w.shape[1]), dtype=gy.dtype)
+    for row in row_phases:
+        for col in col_phases:
+            target = gx[:, row.offset::stride[0], col.offset::stride[1]]
+            target[:, row.computed:] = 0
+            target[:, :, col.computed:] = 0
+            if row.computed and col.computed:
+                top, left = row.first_row - rows[0], col.first_row - cols[0]
+                window = gy_window[:, top:top + row.computed + row.taps - 1,
+                                   left:left + col.computed + col.taps - 1]
+                sub_kernel = w[:, :, row.first_tap::stride[0], col.first_tap::stride[1]]
+                target[:, :row.computed, :col.computed] = _correlate_window(window, sub_kernel, groups)
+    return gx.reshape(n, h, width, c).transpose(0, 3, 1, 2)
+
+
+def _correlate_window(window, sub_kernel, groups):
+    """Stride-1, unpadded correlation of a channels-last gy window with a sub-kernel's adjoint:
+    (N, Hw, Ww, O) -> (N, Hw - t_h + 1, Ww - t_w + 1, groups, C/groups), a view of scratch."""
+    xp = backend.get_array_module(window)
+    n, (c_g, taps_h, taps_w) = window.shape[0], sub_kernel.shape[1:]
+    out_hw = (window.shape[1] - taps_h + 1, window.shape[2] - taps_w + 1)
+    columns = _columns(window.transpose(0, 3, 1, 2), (taps_h, taps_w), (1, 1), (0, 0), (1, 1), groups, out_hw)
+    result = scratch(xp, "phase_gx", (groups, columns.shape[1], c_g), window.dtype)
+    xp.matmul(columns, _taps_last(_flipped_transposed(sub_kernel, groups), groups).transpose(0, 2, 1), out=result)
+    return result.reshape(groups, n, *out_hw, c_g).transpose(1, 2, 3, 0, 4)
+
+
+def _window_span(phases):
+    """The gy rows [start, stop) that the phases' correlations read."""
+    return min(p.first_row for p in phases), max(p.first_row + p.computed + p.taps - 1 for p in phases)
+
+
+def _backward_data_by_planes(gy, w, x_shape, stride, padding, dilation, groups):
+    """Any stride and dilation: one GEMM to tap-major columns (each tap's contribution a
+    contiguous (N, C, Ho, Wo) block), each added into the plane of padded gx holding its phase:
+    tap i lands at padded s P + d i, phase (d i) % s, offset (d i) // s, so the adds copy runs of
+    Wo floats where a scatter into gx would copy runs of C. Then one strided copy per phase."""
+    xp = backend.get_array_module(gy)
+    n, c, h, width = x_shape
+    o, c_g, kh, kw = w.shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    ho, wo = gy.shape[2:]
+    pixels = gy.reshape(n, groups, o // groups, ho * wo)  # free for NCHW and channels-last storage
+    taps = w.reshape(groups, o // groups, c_g * kh * kw).transpose(0, 2, 1)
+    cols = scratch(xp, "plane_columns", (n, groups, c_g * kh * kw, ho * wo), gy.dtype)
+    xp.matmul(taps, pixels, out=cols)
+    cols = cols.reshape(n, groups, c_g, kh, kw, ho, wo)
+    plane_h = max(ho + dh * (kh - 1) // sh, *((r + ph) // sh + len(range(r, h, sh)) for r in range(sh)))
+    plane_w = max(wo + dw * (kw - 1) // sw, *((r + pw) // sw + len(range(r, width, sw)) for r in range(sw)))
+    planes = scratch(xp, "planes", (n, groups, c_g, sh, sw, plane_h, plane_w), gy.dtype)
+    planes[...] = 0
+    for i in range(kh):
+        top, a_h = divmod(dh * i, sh)
+        for j in range(kw):
+            left, a_w = divmod(dw * j, sw)
+            planes[:, :, :, a_h, a_w, top:top + ho, left:left + wo] += cols[:, :, :, i, j]
+    gx = xp.empty((n, groups, c_g, h, width), dtype=gy.dtype)
+    for r_h in range(sh):
+        q_h, a_h = divmod(r_h + ph, sh)
+        rows = len(range(r_h, h, sh))
+        for r_w in range(sw):
+            q_w, a_w = divmod(r_w + pw, sw)
+            cols_w = len(range(r_w, width, sw))
+            gx[..., r_h::sh, r_w::sw] = planes[:, :, :, a_h, a_w, q_h:q_h + rows, q_w:q_w + cols_w]
+    return gx.reshape(n, c, h, width)
+
+
+def _backward_data_by_scatter(gy, w, x_shape, stride, padding, dilation, groups):
+    """Any stride and dilation: one GEMM to columns, then a scatter-add per kernel tap into a
+    zeroed padded gx (channels-last)."""
+    xp = backend.get_array_module(gy)
+    n, c, h, width = x_shape
+    c_g, kh, kw = w.shape[1:]
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    ho, wo = gy.shape[2:]
+    cols = scratch(xp, "columns", (groups, n * ho * wo, kh * kw * c_g), gy.dtype)
+    xp.matmul(_pixels_by_group(gy, groups), _taps_last(w, groups), out=cols)  # (groups, N*Ho*Wo, kh*kw*C/g)
+    cols = cols.reshape(groups, n, ho, wo, kh, kw, c_g).transpose(1, 2, 3, 4, 5, 0, 6)
+    gx = xp.zeros((n, h + 2 * ph, width + 2 * pw, groups, c_g), dtype=gy.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            gx[:, i * dh:i * dh + sh * (ho - 1) + 1:sh, j * dw:j * dw + sw * (wo - 1) + 1:sw] += cols[:, :, :, i, j]
+    return gx.reshape(n, h + 2 * ph, width + 2 * pw, c)[:, ph:ph + h, pw:pw + width].transpose(0, 3, 1, 2)
+
+
+def conv2d_backward_weight_array(x, gy, w_shape, stride, padding, dilation, groups):
+    """gw[o, c, i, j] = sum over n, h, w of gy[n, o, h, w] * x_padded[n, c, sh*h + dh*i, sw*w + dw*j]."""
+    if backend.device_of(x) == "cuda" and conv_kernels.use_kernels():
+        return conv_kernels.conv2d_backward_weight(x, gy, w_shape, stride, padding, dilation, groups)
+    xp = backend.get_array_module(x)
+    o, c_g, kh, kw = w_shape
+    cols = _columns(x, (kh, kw), stride, padding, dilation, groups, gy.shape[2:])
+    gw = xp.matmul(_pixels_by_group(gy, groups).transpose(0, 2, 1), cols)  # (groups, O/g, kh*kw*C/g)
+    return gw.reshape(o, kh, kw, c_g).transpose(0, 3, 1, 2).copy()
+
+
+def conv2d_output_size(in_hw, kernel, stride, padding, dilation):
+    return tuple((size + 2 * p - d * (k - 1) - 1) // s + 1
+                 for size, k, s, p, d in zip(in_hw, kernel, stride, padding, dilation))
+
+
+def conv_transpose2d_output_size(in_hw, kernel, stride, padding, output_padding, dilation):
+    return tuple((size - 1) * s - 2 * p + d * (k - 1) + op + 1
+                 for size, k, s, p, op, d in zip(in_hw, kernel, stride, padding, output_padding, dilation))
