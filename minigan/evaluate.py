@@ -9,25 +9,27 @@ DEFAULT_SAMPLES = {"toy": 2500, "image": 5000, "stacked-mnist": 26000}  # VEEGAN
 BATCH = 500
 
 
-def generate(run, n, seed=0):
-    """n samples as a host float32 array, drawn in batches with a fixed seed."""
+def generate(run, n, seed=0, averaged=True):
+    """n samples as a host float32 array, drawn in batches with a fixed seed; from G's weight
+    average when the run keeps one, unless `averaged=False` (the trained G itself)."""
     mg.manual_seed(seed)
     chunks = []
     for start in range(0, n, BATCH):
         z = run.variant.sample_noise(min(BATCH, n - start))
-        chunks.append(backend.as_numpy(run.variant.generate(z).data).astype(np.float32))
+        chunks.append(backend.as_numpy(run.variant.generate(z, averaged=averaged).data).astype(np.float32))
     return np.concatenate(chunks)
 
 
-def evaluate_run(run_dir, n=None, device=None, seed=0, model=None):
+def evaluate_run(run_dir, n=None, device=None, seed=0, model=None, averaged=True):
     """A dict of the run's metrics: toys -> modes and high-quality fraction; mnist-like -> classifier
     FID (with the real-vs-real floor), class coverage and KL; stacked-mnist -> modes of 1,000 and KL.
-    `model` replaces the cached metrics classifier (tests pass a tiny one)."""
+    `model` replaces the cached metrics classifier (tests pass a tiny one). Samples come from G's
+    weight average when the run keeps one (`ema` > 0; reported as `ema`), else from G itself."""
     run = load_run(run_dir, device=device)
     dataset = run.config.dataset
     kind = "stacked-mnist" if dataset == "stacked-mnist" else ("image" if run.spec.is_image else "toy")
     n = n or DEFAULT_SAMPLES[kind]
-    samples = generate(run, n, seed)
+    samples = generate(run, n, seed, averaged)
     if kind == "toy":
         mixture = datasets.toy(dataset)
         found = metrics.toy_mode_metrics(samples, mixture.centers, mixture.std)
@@ -36,7 +38,9 @@ def evaluate_run(run_dir, n=None, device=None, seed=0, model=None):
         found = metrics.stacked_mnist_modes(samples, model)
     else:
         found = metrics.image_metrics(samples, dataset, model=model, data_dir=run.config.data_dir)
-    return {"variant": run.config.variant, "dataset": dataset, "step": run.step, "samples": n, **_plain(found)}
+    ema = float(run.variant.config["ema"]) if averaged else 0.0
+    return {"variant": run.config.variant, "dataset": dataset, "step": run.step, "samples": n, "ema": ema,
+            **_plain(found)}
 
 
 def _plain(found):

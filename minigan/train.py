@@ -5,7 +5,8 @@
 A run directory holds `config.json`, `metrics.jsonl` (one line per logged step), `checkpoint.npz`
 (the whole training state, written atomically), `samples/step_XXXXXX.png` and `losses.png`.
 `resume=True` continues from the checkpoint bit-identically on CPU: networks, optimiser moments,
-variant state, the random generator and the data order are all restored.
+variant state, G's weight average (option `ema`), the random generator and the data order are all
+restored. Samples (grids, `minigan sample`, `minigan eval`) come from that average when there is one.
 """
 import json
 import math
@@ -21,6 +22,17 @@ from minigan.gans.base import DataSpec
 CHECKPOINT = "checkpoint.npz"
 FIXED_IMAGES = 64       # the sample grid's fixed noise
 FIXED_POINTS = 2500     # a toy scatter's fixed noise (the VEEGAN/GDPP sample count)
+
+
+def learning_rate_factor(schedule, step, steps):
+    """The multiplier of every optimiser's initial lr for the update after `step` steps: 1 for
+    "constant"; 1 - step / steps for "linear", towards 0 at the end (the decay of the WGAN-GP
+    authors' CIFAR-10 ResNet script). A resumed run that extends `steps` stretches the ramp."""
+    if schedule == "constant":
+        return 1.0
+    if schedule == "linear":
+        return max(0.0, 1.0 - step / steps)
+    raise ValueError(f"lr_schedule: expected 'constant' or 'linear', got {schedule!r}")
 
 
 class TrainingDiverged(RuntimeError):
@@ -67,6 +79,10 @@ class Run:
         # drawn once: saving samples must never consume the training generator (resume would drift)
         self.fixed_z = self.variant.sample_noise(FIXED_IMAGES if self.spec.is_image else FIXED_POINTS)
         self.step = 0
+        learning_rate_factor(self.variant.config["lr_schedule"], 0, 1)  # a bad name fails here, not mid-run
+        # taken before a checkpoint (which holds the scheduled lrs) is restored
+        self.initial_lrs = {name: [group["lr"] for group in opt.param_groups]
+                            for name, opt in self.variant.optimizers.items()}
         if resume:
             self._restore()
 
@@ -106,12 +122,20 @@ class Run:
     # ------------------------------------------------------------------------------- training
     def train_step(self):
         """n_critic discriminator updates, then one generator update; the logged numbers."""
+        self._schedule_learning_rates()
         logs = {}
         for _ in range(self.variant.n_critic):
             real, labels = self.loader.next_batch()
             logs.update(self.variant.discriminator_step(real, labels))
         logs.update(self.variant.generator_step(self.batch_size, labels))
+        self.variant.update_generator_average()
         return logs
+
+    def _schedule_learning_rates(self):
+        factor = learning_rate_factor(self.variant.config["lr_schedule"], self.step, self.config.steps)
+        for name, opt in self.variant.optimizers.items():
+            for group, initial in zip(opt.param_groups, self.initial_lrs[name]):
+                group["lr"] = initial * factor
 
     def train(self, progress=True):
         """Train to `config.steps`, checkpointing every `checkpoint_every` steps and on Ctrl-C."""
@@ -150,8 +174,13 @@ class Run:
             viz.save_image_grid(samples, path)
         else:
             viz.save_toy_scatter(samples, path, centers=datasets.toy(self.config.dataset).centers,
-                                 title=f"{self.config.variant}, step {self.step}")
+                                 title=f"{self.config.variant}, step {self.step}{_average_note(self.variant)}")
         return path
+
+
+def _average_note(variant):
+    decay = variant.config["ema"]
+    return f" (G weight average, decay {decay:g})" if decay else ""
 
 
 def _check_finite(logs, step, out):

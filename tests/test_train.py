@@ -2,6 +2,7 @@
 import json
 import os
 
+import numpy as np
 import pytest
 
 import minigan as mg
@@ -84,3 +85,91 @@ def test_stacked_mnist_trains_on_three_channel_images(tmp_path):
     assert run.spec.shape == (3, 28, 28) and run.spec.num_classes == 1000
     run.train(progress=False)
     assert run.variant.generate(run.variant.sample_noise(2)).shape == (2, 3, 28, 28)
+
+
+def weights(module):
+    return {name: tensor.numpy().copy() for name, tensor in module.state_dict().items()}
+
+
+def test_generator_average_is_the_decayed_sum_of_gs_weights_and_leaves_g_alone(tmp_path):
+    run = Run(str(tmp_path), config(options={"ema": 0.5}))
+    G = run.variant.nets["G"]
+    history = [weights(G)]
+    for _ in range(3):
+        run.train_step()
+        history.append(weights(G))
+    # decay 0.5 from the initial weights: 1/8 w0 + 1/8 w1 + 1/4 w2 + 1/2 w3
+    expected = {name: sum(c * w[name] for c, w in zip((0.125, 0.125, 0.25, 0.5), history)) for name in history[0]}
+    z = run.variant.sample_noise(16)
+    averaged = run.variant.generate(z).numpy()
+    assert all((weights(G)[name] == history[-1][name]).all() for name in expected)  # G is given back
+    trained = run.variant.generate(z, averaged=False).numpy()
+    G.load_state_dict(expected)
+    np.testing.assert_allclose(averaged, run.variant.generate(z, averaged=False).numpy(), rtol=1e-5, atol=1e-6)
+    assert np.abs(averaged - trained).max() > 1e-3
+
+
+def test_generator_average_changes_no_training_number(tmp_path):
+    plain = Run(str(tmp_path / "plain"), config(steps=4)).train(progress=False)
+    averaged = Run(str(tmp_path / "averaged"), config(steps=4, options={"ema": 0.9})).train(progress=False)
+    assert (tmp_path / "plain" / "metrics.jsonl").read_text() == (tmp_path / "averaged" / "metrics.jsonl").read_text()
+    G_plain, G_averaged = weights(plain.variant.nets["G"]), weights(averaged.variant.nets["G"])
+    assert all((G_plain[name] == G_averaged[name]).all() for name in G_plain)
+
+
+def test_resume_restores_the_generator_average_bit_identically(tmp_path):
+    whole = Run(str(tmp_path / "whole"), config(steps=4, options={"ema": 0.9})).train(progress=False)
+    Run(str(tmp_path / "split"), config(steps=2, options={"ema": 0.9})).train(progress=False)
+    split = Run(str(tmp_path / "split"), config(steps=4), resume=True).train(progress=False)
+    a, b = whole.variant.generator_average, split.variant.generator_average
+    assert a.num_updates == b.num_updates == 4
+    assert all((a.shadow[name] == b.shadow[name]).all() for name in a.shadow)
+    reloaded = train.load_run(str(tmp_path / "split"))
+    z = whole.fixed_z
+    assert (whole.variant.generate(z).numpy() == reloaded.variant.generate(z).numpy()).all()
+    assert not (whole.variant.generate(z).numpy() == whole.variant.generate(z, averaged=False).numpy()).all()
+
+
+def test_a_checkpoint_without_the_average_is_named_when_the_config_asks_for_one(tmp_path):
+    Run(str(tmp_path), config(steps=2)).train(progress=False)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    saved["options"] = {"ema": 0.9}
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    with pytest.raises(ValueError, match=r"gan: the config asks for a G weight average \(ema=0.9\)"):
+        Run(str(tmp_path), resume=True)
+
+
+@pytest.mark.parametrize("decay", [-0.1, 1.0])
+def test_an_ema_decay_outside_zero_one_is_named(tmp_path, decay):
+    with pytest.raises(ValueError, match=rf"gan: ema \(G's weight-average decay\) must be in \[0, 1\).*{decay}"):
+        Run(str(tmp_path), config(options={"ema": decay}))
+
+
+def test_linear_schedule_takes_every_lr_to_zero_and_resumes_identically(tmp_path):
+    run = Run(str(tmp_path / "manual"), config(steps=4, options={"lr_schedule": "linear", "lr": 1e-3}))
+    seen = []
+    for _ in range(4):
+        run.train_step()
+        seen.append([group["lr"] for opt in run.variant.optimizers.values() for group in opt.param_groups])
+        run.step += 1
+    np.testing.assert_allclose(seen, [[1e-3] * 2, [7.5e-4] * 2, [5e-4] * 2, [2.5e-4] * 2], rtol=1e-12)
+    options = {"lr_schedule": "linear", "ema": 0.9}
+    Run(str(tmp_path / "whole"), config(steps=4, options=options)).train(progress=False)
+    interrupted = Run(str(tmp_path / "split"), config(steps=4, options=options))
+    real_step = interrupted.train_step
+
+    def stop_at_two():
+        if interrupted.step == 2:
+            raise KeyboardInterrupt
+        return real_step()
+
+    interrupted.train_step = stop_at_two
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.train(progress=False)
+    Run(str(tmp_path / "split"), config(steps=4), resume=True).train(progress=False)
+    assert (tmp_path / "whole" / "metrics.jsonl").read_text() == (tmp_path / "split" / "metrics.jsonl").read_text()
+
+
+def test_an_unknown_lr_schedule_is_named(tmp_path):
+    with pytest.raises(ValueError, match="lr_schedule: expected 'constant' or 'linear', got 'cosine'"):
+        Run(str(tmp_path), config(options={"lr_schedule": "cosine"}))

@@ -3,7 +3,13 @@
 A variant subclasses `Variant`, sets `defaults` (each with its source in the docstring) and
 implements `build`, `discriminator_step` and `generator_step`. Everything else (data, the loop,
 checkpoints, logging, samples, metrics, the CLI) is shared, in `minigan.train` and friends.
+
+Every variant also takes `ema` (default 0, off): the decay of an exponential moving average of G's
+weights (Yazici et al. 2019, "The Unusual Effectiveness of Averaging in GAN Training"; ProGAN's and
+StyleGAN's G_ema). The average never feeds back into training; `generate` samples from it.
+And `lr_schedule`: "constant" (default) or "linear", which the loop applies (`minigan.train`).
 """
+import contextlib
 from dataclasses import dataclass
 
 import minigan as mg
@@ -38,10 +44,14 @@ class Variant:
         self.config = {**self.all_defaults(), **({} if data.is_image else self.toy_defaults), **overrides}
         self.nets = self.build()
         self.optimizers = self.build_optimizers()
+        decay = float(self.config["ema"])
+        if not 0.0 <= decay < 1.0:
+            raise ValueError(f"{self.name}: ema (G's weight-average decay) must be in [0, 1), 0 for off; got {decay}")
+        self.generator_average = optim.EMA(self.nets["G"], decay) if decay > 0 else None
 
     @classmethod
     def all_defaults(cls):
-        merged = {"z_dim": 100, "batch_size": 64, "n_critic": 1}
+        merged = {"z_dim": 100, "batch_size": 64, "n_critic": 1, "ema": 0.0, "lr_schedule": "constant"}
         for klass in reversed(cls.__mro__):
             merged.update(getattr(klass, "defaults", {}))
         return merged
@@ -86,15 +96,35 @@ class Variant:
     def sample_noise(self, n):
         return mg.randn(n, self.config["z_dim"], device=self.device)
 
-    def generate(self, z, labels=None):
-        """Samples for latent codes z (eval mode, no graph): images in [-1, 1] or points."""
+    def generate(self, z, labels=None, averaged=True):
+        """Samples for latent codes z (eval mode, no graph): images in [-1, 1] or points. They come
+        from G's weight average when the variant keeps one (`ema` > 0), unless `averaged=False`."""
         G = self.nets["G"]
         was_training = G.training
         G.eval()
-        with mg.no_grad():
+        with mg.no_grad(), self._generator_weights(averaged):
             out = G(z)
         G.train(was_training)
         return out
+
+    def update_generator_average(self):
+        """Fold G's current weights into its average (the loop calls this after each G step)."""
+        if self.generator_average is not None:
+            self.generator_average.update()
+
+    @contextlib.contextmanager
+    def _generator_weights(self, averaged):
+        """G holds its averaged weights inside the block and its trained ones again after it."""
+        if not averaged or self.generator_average is None:
+            yield
+            return
+        G = self.nets["G"]
+        trained = {name: tensor.data.copy() for name, tensor in G.state_dict().items()}
+        self.generator_average.copy_to(G)
+        try:
+            yield
+        finally:
+            G.load_state_dict(trained)
 
     @staticmethod
     def frozen(net):
@@ -113,9 +143,12 @@ class Variant:
         return self
 
     def state_dict(self):
-        return {"nets": {k: v.state_dict() for k, v in self.nets.items()},
-                "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
-                "extra": {k: getattr(self, k) for k in self.state_keys}}
+        state = {"nets": {k: v.state_dict() for k, v in self.nets.items()},
+                 "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
+                 "extra": {k: getattr(self, k) for k in self.state_keys}}
+        if self.generator_average is not None:
+            state["generator_average"] = self.generator_average.state_dict()
+        return state
 
     def load_state_dict(self, state):
         for k, net in self.nets.items():
@@ -124,6 +157,11 @@ class Variant:
             opt.load_state_dict(state["optimizers"][k])
         for k in self.state_keys:
             setattr(self, k, float(state["extra"][k]))
+        if self.generator_average is not None:
+            if "generator_average" not in state:
+                raise ValueError(f"{self.name}: the config asks for a G weight average (ema="
+                                 f"{self.config['ema']}) but the checkpoint holds none")
+            self.generator_average.load_state_dict(state["generator_average"])
 
 
 class _Frozen:

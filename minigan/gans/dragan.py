@@ -10,6 +10,16 @@ Defaults from that notebook: lambda 10, c = 0.5, Adam 1e-4 with betas (0.5, 0.9)
 G step; batch 64 (the notebook's is 128). (chainer-gan-lib's example runs betas (0, 0.9) and 2
 D steps.) Networks: the DCGAN conv nets on images, but the critic without BatchNorm (the penalty
 needs each sample's own gradient); MLPs on 2-D toys.
+
+Toy default: lambda 1 on 2-D points, not 10. The penalty pins D's input slope to 1 logit per unit
+of x, and on ring8/grid25 the modes are only 1.5-2 units apart: with lambda 10 the penalty outweighs
+the BCE terms, D's loss stays at or above chance (1.4-1.8 vs 2 ln 2) with the penalty met (~0.01),
+D scores fakes above reals, and G drifts as one blob (at 2k steps: 0/8 modes). c = 0.05 (4k
+steps) and a symmetric U[-1, 1) perturbation (1.5k) collapse too: the region's size is not the
+cause. lambda 1 gave 8/8 modes and lambda 0.1 7/8 at 4k steps, both a diffuse ring (minigan's
+README; one seed each, so 1 over 0.1 is a weak preference). The critic update matches PyTorch's to
+float64 precision (tests/gans), so no bug is involved. WGAN-GP's authors lower their lambda for
+toys too (to 0.1, `gan_toy.py`).
 """
 import minigan as mg
 from minigan.gans import register
@@ -23,6 +33,7 @@ from minigan.gans.penalties import gradient_penalty
 class DRAGAN(Variant):
     name = "dragan"
     defaults = {"lr": 1e-4, "betas": (0.5, 0.9), "n_critic": 1, "penalty_weight": 10.0, "perturbation": 0.5}
+    toy_defaults = {"penalty_weight": 1.0}   # lambda 10 collapses G on 2-D mixtures (docstring)
 
     def build(self):
         if not self.data.is_image:
