@@ -119,10 +119,12 @@ def test_layer_cases_fill_every_gradient(case):
         assert np.isfinite(a).all() and np.array_equal(a, leaf.grad.data)
 
 
-def test_peak_memory_grows_with_the_batch():
+def test_peak_memory_is_the_child_process_own():
     small = memory.measure_here("mlp-gan", "minigan", steps=1, batch=2)
+    parent_ballast = np.ones(300 * 2 ** 20 // 8)   # a large parent must not hide the child's growth
     large = memory.peak_training_memory("dcgan-28", "minigan", steps=1, batch=256)
-    assert small >= 0 and large > 20    # dcgan-28 at batch 256 holds >100 MB of activations
+    del parent_ballast
+    assert small >= 0 and large > 150    # dcgan-28 at batch 256 peaks ~300 MB above its start
 
 
 def test_format_section_totals_and_ratios():
