@@ -17,21 +17,23 @@ class CountingEngine(Engine):
         return fn()
 
 
-def test_time_engines_alternates_and_reports_medians():
+def test_time_engines_takes_turns_in_settled_blocks_and_reports_medians():
     calls = []
     engines = [CountingEngine("minigan", "cpu"), CountingEngine("torch", "cpu")]
 
     def build(engine):
-        durations = iter([9.0, 9.0, 1.0, 5.0, 3.0] if engine.library == "minigan" else [9.0, 9.0, 2.0, 2.0, 8.0])
+        # warm-up, then per round: one untimed call after the pause, one timed call
+        durations = iter([9.0, 9.0, 1.0, 9.0, 5.0, 9.0, 3.0] if engine.library == "minigan"
+                         else [9.0, 9.0, 2.0, 9.0, 2.0, 9.0, 8.0])
 
         def call():
             calls.append(engine.library)
             return next(durations)
         return call
 
-    medians = time_engines(engines, build, repeats=3, warmup=2)
-    assert medians == {"minigan cpu": 3.0, "torch cpu": 2.0}     # warm-up calls are not counted
-    assert calls == ["minigan", "torch"] * 5                      # strictly taking turns
+    medians = time_engines(engines, build, repeats=3, warmup=1, rounds=3, settle_s=1e-4)
+    assert medians == {"minigan cpu": 3.0, "torch cpu": 2.0}     # warm-up and settling calls not counted
+    assert calls == ["minigan", "torch"] + ["minigan", "minigan", "torch", "torch"] * 3
 
 
 def test_row_ratios_are_to_the_peer_on_the_same_device():
