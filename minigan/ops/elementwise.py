@@ -4,6 +4,7 @@ import numpy as np
 
 from minigan import backend
 from minigan.autograd import Function, Tensor, get_default_dtype
+from minigan.ops import recycle
 from minigan.ops.shape import sum_to
 
 
@@ -44,9 +45,20 @@ def _reduced(g, x):
     return sum_to(g, x.shape)
 
 
+def _binary(ufunc, a, b):
+    """ufunc(a, b), written into a recycled block when the result is a large NumPy array shaped
+    (and laid out) like one of the operands; otherwise a plain call (CuPy arrays dispatch there)."""
+    if type(a) is np.ndarray and type(b) is np.ndarray and a.dtype == b.dtype:
+        big, small = (a, b) if a.size >= b.size else (b, a)
+        if big.nbytes >= recycle.MIN_BYTES and (small.shape == big.shape or
+                                                np.broadcast_shapes(big.shape, small.shape) == big.shape):
+            return ufunc(a, b, out=recycle.empty_like(big))
+    return ufunc(a, b)
+
+
 class Add(Function):
     def forward(self, a, b):
-        return a + b
+        return _binary(np.add, a, b)
 
     def backward(self, gy):
         a, b = self.inputs
@@ -55,7 +67,7 @@ class Add(Function):
 
 class Sub(Function):
     def forward(self, a, b):
-        return a - b
+        return _binary(np.subtract, a, b)
 
     def backward(self, gy):
         a, b = self.inputs
@@ -64,7 +76,7 @@ class Sub(Function):
 
 class Mul(Function):
     def forward(self, a, b):
-        return a * b
+        return _binary(np.multiply, a, b)
 
     def backward(self, gy):
         a, b = self.inputs
