@@ -19,6 +19,7 @@ MINIGAN_CONV=im2col.
 from typing import NamedTuple
 
 from minigan import backend, conv_kernels
+from minigan.ops import recycle
 from minigan.ops.scratch import scratch
 
 
@@ -75,7 +76,8 @@ def conv2d_forward_array(x, w, stride, padding, dilation, groups):
     n, o = x.shape[0], w.shape[0]
     out_hw = conv2d_output_size(x.shape[2:], w.shape[2:], stride, padding, dilation)
     cols = _columns(x, w.shape[2:], stride, padding, dilation, groups, out_hw)
-    y = xp.matmul(cols, _taps_last(w, groups).transpose(0, 2, 1))  # (groups, N*Ho*Wo, O/groups)
+    y = recycle.empty_on(xp, cols.shape[:2] + (o // groups,), cols.dtype)   # (groups, N*Ho*Wo, O/groups)
+    xp.matmul(cols, _taps_last(w, groups).transpose(0, 2, 1), out=y)
     if groups > 1:
         y = y.transpose(1, 0, 2)
     return y.reshape(n, *out_hw, o).transpose(0, 3, 1, 2)

@@ -49,6 +49,11 @@ def empty(shape, dtype):
     return block.reshape(shape)
 
 
+def empty_on(xp, shape, dtype):
+    """`empty` for NumPy, a plain `xp.empty` for CuPy (whose memory pool already recycles)."""
+    return empty(shape, dtype) if xp is np else xp.empty(shape, dtype=dtype)
+
+
 def empty_like(x):
     """Like `empty(x.shape, x.dtype)`, laid out in memory like x (e.g. an NCHW view of a
     channels-last buffer), so elementwise work from x into it runs over memory in order."""
