@@ -14,6 +14,8 @@ import sys
 
 import numpy as np
 
+from minigan.ops.scratch import in_layout_of
+
 MIN_BYTES = 1 << 20          # smaller arrays come from malloc's own free lists, already warm
 MAX_POOLED_BYTES = 1 << 30   # beyond this, plain allocations: a cap, not a cache of everything
 _blocks = {}                 # (dtype, size) -> [1-D owner arrays]
@@ -60,9 +62,7 @@ def empty_like(x):
     if not isinstance(x, np.ndarray):      # CuPy: its memory pool already recycles blocks
         import cupy
         return cupy.empty_like(x)
-    order = sorted(range(x.ndim), key=lambda axis: -x.strides[axis])   # outermost axis first
-    block = empty(tuple(x.shape[axis] for axis in order), x.dtype)
-    return block.transpose([order.index(axis) for axis in range(x.ndim)])
+    return in_layout_of(x, lambda shape: empty(shape, x.dtype))
 
 
 def pooled_bytes():

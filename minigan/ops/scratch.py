@@ -22,10 +22,14 @@ def scratch(xp, purpose, shape, dtype):
     return buffer[:size].reshape(shape)
 
 
+def in_layout_of(x, allocate):
+    """An array shaped like x and laid out like it in memory (e.g. an NCHW view of a channels-last
+    buffer): `allocate(shape)` makes a C-contiguous array of x's axes ordered outermost first."""
+    order = sorted(range(x.ndim), key=lambda axis: -x.strides[axis])
+    block = allocate(tuple(x.shape[axis] for axis in order))
+    return block.transpose([order.index(axis) for axis in range(x.ndim)])
+
+
 def scratch_like(xp, purpose, x):
-    """A scratch array shaped like x and laid out like it in memory (e.g. an NCHW view of a
-    channels-last buffer), so elementwise work between the two runs over memory in order."""
-    order = sorted(range(x.ndim), key=lambda axis: -x.strides[axis])   # outermost axis first
-    buffer = scratch(xp, purpose, tuple(x.shape[axis] for axis in order), x.dtype)
-    inverse = [order.index(axis) for axis in range(x.ndim)]
-    return buffer.transpose(inverse)
+    """A scratch array laid out like x, so elementwise work between the two runs over memory in order."""
+    return in_layout_of(x, lambda shape: scratch(xp, purpose, shape, x.dtype))
