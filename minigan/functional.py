@@ -12,7 +12,7 @@ from minigan.ops import resize as _resize
 from minigan.ops.activation import elu, leaky_relu, relu, sigmoid, softplus, tanh
 from minigan.ops.conv import conv2d, conv_transpose2d
 from minigan.ops.linalg import linear
-from minigan.ops.norm import Normalize
+from minigan.ops.norm import AffineNormalize, Normalize, channel_dims
 from minigan.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from minigan.ops.resize import interpolate, pad
 
@@ -94,18 +94,18 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: eval mode needs running_mean and running_var")
         return _affine(_normalize_with(x, running_mean, running_var, eps), weight, bias, _channel_shape(x))
-    dims = (0,) + tuple(range(2, x.ndim))
     count = x.data.size // x.shape[1]
     if count <= 1:
         raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                          f"got input shape {x.shape}")
-    normalize = Normalize(dims, eps)
-    y = normalize(x)
+    fused = weight is not None and bias is not None
+    normalize = AffineNormalize(eps) if fused else Normalize(channel_dims(x), eps)
+    y = normalize(x, weight, bias) if fused else normalize(x)
     if running_mean is not None:
         _update_running(running_mean, normalize.mean.reshape(-1), momentum)
     if running_var is not None:
         _update_running(running_var, normalize.var.reshape(-1) * (count / (count - 1)), momentum)
-    return _affine(y, weight, bias, _channel_shape(x))
+    return y if fused else _affine(y, weight, bias, _channel_shape(x))
 
 
 def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None,

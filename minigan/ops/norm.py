@@ -1,14 +1,18 @@
 """Normalisation to zero mean and unit variance over some dims: the shared core of batch,
-instance, layer and group norm (their affine parts are plain mul/add in `functional`).
+instance, layer and group norm (their affine parts are plain mul/add in `functional`), and
+batch norm's training step with its per-channel affine fused in (`AffineNormalize`).
 
-`Normalize` is fused for speed. Its gradient is a second fused Function, `NormalizeGrad`, whose
-own backward recomputes the statistics from x with Tensor ops: the inverse standard deviation
-depends on x, and freezing it as a constant would make second derivatives wrong.
+Each is fused for speed. Each gradient is a second fused Function (`NormalizeGrad`,
+`AffineNormalizeGrad`) whose own backward recomputes the statistics from x with Tensor ops: the
+inverse standard deviation depends on x, and freezing it as a constant would make second
+derivatives wrong.
 """
 from minigan import backend
 from minigan.autograd import Function
+from minigan.ops import recycle
 from minigan.ops.reduce import mean, sum
 from minigan.ops.scratch import scratch_like
+from minigan.ops.shape import broadcast_to
 
 
 def _statistics(x, dims, eps):
@@ -61,24 +65,136 @@ class NormalizeGrad(Function):
     def backward(self, a):
         """Derivatives of <a, gx> with respect to gy and x, from statistics recomputed as Tensors."""
         x, gy = self.inputs
-        dims = self.dims
+        return _Recomputed(x, self.dims, self.eps).normalize_grad_vjp(gy, a, *self.needs_input_grad)
+
+
+class _Recomputed:
+    """x's statistics as differentiable Tensor ops, for the gradients' own backwards."""
+
+    def __init__(self, x, dims, eps):
+        self.dims = dims
         centered = x - mean(x, dims, keepdim=True)
-        s = (mean(centered * centered, dims, keepdim=True) + self.eps) ** -0.5
-        xhat = centered * s
-        count = _count(x.shape, dims)
+        self.s = (mean(centered * centered, dims, keepdim=True) + eps) ** -0.5
+        self.xhat = centered * self.s
+        self.count = _count(x.shape, dims)
 
-        def project(v):  # the (symmetric) Jacobian of x -> x̂, applied to v
-            return s * (v - mean(v, dims, keepdim=True) - xhat * mean(v * xhat, dims, keepdim=True))
+    def project(self, v):
+        """The (symmetric) Jacobian of x -> x̂ applied to v."""
+        dims, s, xhat = self.dims, self.s, self.xhat
+        return s * (v - mean(v, dims, keepdim=True) - xhat * mean(v * xhat, dims, keepdim=True))
 
-        g_gy = project(a) if self.needs_input_grad[1] else None
+    def normalize_grad_vjp(self, gy, a, need_x, need_gy):
+        """(d<a, gx>/dx, d<a, gx>/dgy) for gx = project(gy), NormalizeGrad's output."""
+        dims, s, xhat, count = self.dims, self.s, self.xhat, self.count
+        g_gy = self.project(a) if need_gy else None
         g_x = None
-        if self.needs_input_grad[0]:
+        if need_x:
             a_dot = sum(a * (gy - mean(gy, dims, keepdim=True)), dims, keepdim=True)
             m = mean(gy * xhat, dims, keepdim=True)
             a_xhat = sum(a * xhat, dims, keepdim=True)
             g_x = (-(s * s) * (1.0 / count) * xhat * (a_dot - m * a_xhat)
-                   - s * a_xhat * (1.0 / count) * project(gy) - s * m * project(a))
+                   - s * a_xhat * (1.0 / count) * self.project(gy) - s * m * self.project(a))
         return g_x, g_gy
+
+
+# ------------------------------------------------------------ batch norm with its affine fused
+def channel_dims(x):
+    """Every axis of x (N, C, ...) but the channel axis 1."""
+    return (0,) + tuple(range(2, x.ndim))
+
+
+def _channel_sums(a):
+    """sum of a (N, C, ...) over every axis but 1, shape (C,). As a matrix-vector product when
+    a's memory allows one (channels innermost, or (N, C, L) contiguous): the BLAS runs it on every
+    core at several times the speed of NumPy's strided reduction."""
+    xp = backend.get_array_module(a)
+    c = a.shape[1]
+    rows = a.transpose((0,) + tuple(range(2, a.ndim)) + (1,))
+    if rows.flags.c_contiguous:                        # channels innermost: (M, C)
+        rows = rows.reshape(-1, c)
+        return xp.ones(rows.shape[0], dtype=a.dtype) @ rows
+    if a.flags.c_contiguous:                           # (N, C, L)
+        planes = a.reshape(a.shape[0], c, -1)
+        return (planes @ xp.ones(planes.shape[2], dtype=a.dtype)).sum(axis=0)
+    return a.sum(axis=channel_dims(a))
+
+
+def _per_channel(v, x):
+    """A (C,) vector shaped (1, C, 1, ...) to broadcast against x."""
+    return v.reshape((1, -1) + (1,) * (x.ndim - 2))
+
+
+class AffineNormalize(Function):
+    """Batch norm in training: y = x̂ w + b per channel (axis 1), x̂ = (x - mean) / sqrt(var + eps)
+    over every other axis (biased variance). One Function instead of normalise, multiply, add:
+    five passes over x instead of nine, and channel sums by BLAS. Keeps `.mean` and `.var`."""
+
+    def __init__(self, eps):
+        self.eps = eps
+
+    def forward(self, x, w, b):
+        xp = backend.get_array_module(x)
+        count = x.size // x.shape[1]
+        self.mean = _channel_sums(x) / count
+        centered = xp.subtract(x, _per_channel(self.mean, x), out=recycle.empty_like(x))
+        self.var = _channel_sums(xp.multiply(centered, centered, out=scratch_like(xp, "norm", x))) / count
+        self.inv_std = 1.0 / xp.sqrt(self.var + self.eps)
+        self.normalized = xp.multiply(centered, _per_channel(self.inv_std, x), out=centered)
+        y = xp.multiply(self.normalized, _per_channel(w, x), out=recycle.empty_like(x))
+        y += _per_channel(b, x)
+        return y
+
+    def backward(self, gy):
+        x, w, _ = self.inputs
+        gx, gw, gb = AffineNormalizeGrad(self.eps, self.inv_std, self.normalized)(x, gy, w)
+        return gx, gw, gb
+
+
+class AffineNormalizeGrad(Function):
+    """AffineNormalize's gradients (gx, gw, gb) from (x, gy, w): gb = sum gy, gw = sum gy x̂,
+    gx = w s (gy - gb / M - x̂ gw / M) with s = 1/sqrt(var + eps), M values per channel."""
+
+    def __init__(self, eps, inv_std=None, normalized=None):
+        self.eps = eps
+        self.inv_std, self.normalized = inv_std, normalized  # forward-only shortcuts
+
+    def forward(self, x, gy, w):
+        xp = backend.get_array_module(gy)
+        if self.inv_std is None:
+            dims = channel_dims(x)
+            _, _, inv_std, normalized = _statistics(x, dims, self.eps)
+            self.inv_std, self.normalized = inv_std.reshape(-1), normalized
+        xhat, count = self.normalized, x.size // x.shape[1]
+        gb = _channel_sums(gy)
+        gw = _channel_sums(xp.multiply(gy, xhat, out=scratch_like(xp, "norm", xhat)))
+        scale = w * self.inv_std
+        gx = xp.multiply(gy, _per_channel(scale, x), out=recycle.empty_like(gy))
+        gx += xp.multiply(xhat, _per_channel(-scale * gw / count, x), out=scratch_like(xp, "norm", xhat))
+        gx += _per_channel(-scale * gb / count, x)
+        return gx, gw, gb
+
+    def backward(self, a_x, a_w, a_b):
+        """Derivatives of <a_x, gx> + <a_w, gw> + <a_b, gb> with respect to x, gy and w."""
+        x, gy, w = self.inputs
+        need_x, need_gy, need_w = self.needs_input_grad
+        stats = _Recomputed(x, channel_dims(x), self.eps)
+        g_x = g_gy = g_w = None
+        if a_x is not None:    # gx = project(gy w)
+            g_x, g_gyw = stats.normalize_grad_vjp(gy * _per_channel(w, x), a_x, need_x, need_gy or need_w)
+            if g_gyw is not None:
+                g_gy = g_gyw * _per_channel(w, x) if need_gy else None
+                g_w = sum(g_gyw * gy, channel_dims(x)) if need_w else None
+        if a_w is not None:    # gw = sum(gy x̂)
+            a_w = _per_channel(a_w, x)
+            g_gy = _plus(g_gy, a_w * stats.xhat) if need_gy else None
+            g_x = _plus(g_x, stats.project(gy * a_w)) if need_x else None
+        if a_b is not None and need_gy:    # gb = sum(gy)
+            g_gy = _plus(g_gy, broadcast_to(_per_channel(a_b, x), x.shape))
+        return g_x, g_gy, g_w
+
+
+def _plus(total, term):
+    return term if total is None else total + term
 
 
 def _count(shape, dims):

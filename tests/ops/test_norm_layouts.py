@@ -20,3 +20,66 @@ def test_batch_norm_channels_last_view_matches_contiguous(float64):
     view = channels_last.transpose(0, 3, 1, 2)
     for a, b in zip(_bn_value_and_grads(view), _bn_value_and_grads(np.ascontiguousarray(view))):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def _layouts(rng):
+    """Arrays of one logical shape family in every memory layout batch norm sees."""
+    nhwc = rng.standard_normal((4, 5, 6, 3)) * 2 + 1
+    yield "NCHW contiguous", np.ascontiguousarray(nhwc.transpose(0, 3, 1, 2))
+    yield "channels-last view", nhwc.transpose(0, 3, 1, 2)
+    yield "strided slice", rng.standard_normal((4, 3, 10, 6))[:, :, ::2]
+    yield "(N, C)", rng.standard_normal((7, 5)) - 3
+    yield "(N, C, L)", rng.standard_normal((4, 5, 6)) + 2
+
+
+def test_channel_sums_match_numpy_in_every_layout(float64):
+    from minigan.ops.norm import _channel_sums, channel_dims
+    for name, x in _layouts(np.random.default_rng(1)):
+        np.testing.assert_allclose(_channel_sums(x), x.sum(axis=channel_dims(x)), rtol=1e-12, err_msg=name)
+
+
+def _reference_batch_norm(x, w, b, eps=1e-5):
+    """Batch norm and its gradients for the loss sum(y ** 3), written out in NumPy."""
+    dims = (0,) + tuple(range(2, x.ndim))
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    m = x.size // x.shape[1]
+    mu, var = x.mean(axis=dims, keepdims=True), x.var(axis=dims, keepdims=True)
+    xhat = (x - mu) / np.sqrt(var + eps)
+    y = xhat * w.reshape(shape) + b.reshape(shape)
+    gy = 3 * y * y
+    gb, gw = gy.sum(axis=dims), (gy * xhat).sum(axis=dims)
+    gx = (w.reshape(shape) / np.sqrt(var + eps)) * (gy - gb.reshape(shape) / m - xhat * gw.reshape(shape) / m)
+    return y, gx, gw, gb
+
+
+def test_fused_batch_norm_matches_reference_in_every_layout(float64):
+    for name, x_array in _layouts(np.random.default_rng(2)):
+        c = x_array.shape[1]
+        w_array, b_array = np.linspace(0.5, 1.5, c), np.linspace(-1, 1, c)
+        x, w, b = (mg.tensor(a, requires_grad=True) for a in (x_array, w_array, b_array))
+        y = F.batch_norm(x, None, None, w, b, training=True)
+        (y * y * y).sum().backward()
+        expected = _reference_batch_norm(x_array, w_array, b_array)
+        for got, want in zip((y.data, x.grad.data, w.grad.data, b.grad.data), expected):
+            np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10, err_msg=name)
+
+
+def test_fused_batch_norm_second_order_matches_unfused(float64):
+    """The double backward of the fused gradient equals the one through normalise-multiply-add."""
+    rng = np.random.default_rng(3)
+    x_array = rng.standard_normal((4, 3, 5, 2)).transpose(0, 3, 1, 2)   # channels-last storage
+    w_array, b_array = rng.standard_normal(2), rng.standard_normal(2)
+
+    def penalty(fused):
+        x, w, b = (mg.tensor(a, requires_grad=True) for a in (x_array, w_array, b_array))
+        if fused:
+            y = F.batch_norm(x, None, None, w, b, training=True)
+        else:
+            from minigan.ops.norm import normalize
+            y = normalize(x, (0, 2, 3)) * w.reshape(1, -1, 1, 1) + b.reshape(1, -1, 1, 1)
+        gx, gw, gb = mg.grad((y * y * y).sum(), [x, w, b], create_graph=True)
+        ((gx * gx).sum() + (gw * gw * gw).sum() + (gb * gb).sum()).backward()
+        return x.grad.data, w.grad.data, b.grad.data
+
+    for got, want in zip(penalty(True), penalty(False)):
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-10)
