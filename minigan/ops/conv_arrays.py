@@ -210,11 +210,7 @@ def _backward_data_by_planes(gy, w, x_shape, stride, padding, dilation, groups):
     o, c_g, kh, kw = w.shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     ho, wo = gy.shape[2:]
-    pixels = gy.reshape(n, groups, o // groups, ho * wo)  # free for NCHW and channels-last storage
-    taps = w.reshape(groups, o // groups, c_g * kh * kw).transpose(0, 2, 1)
-    cols = scratch(xp, "plane_columns", (n, groups, c_g * kh * kw, ho * wo), gy.dtype)
-    xp.matmul(taps, pixels, out=cols)
-    cols = cols.reshape(n, groups, c_g, kh, kw, ho, wo)
+    cols = _tap_major_columns(gy, w, groups).reshape(n, groups, c_g, kh, kw, ho, wo)
     plane_h = max(ho + dh * (kh - 1) // sh, *((r + ph) // sh + len(range(r, h, sh)) for r in range(sh)))
     plane_w = max(wo + dw * (kw - 1) // sw, *((r + pw) // sw + len(range(r, width, sw)) for r in range(sw)))
     planes = scratch(xp, "planes", (n, groups, c_g, sh, sw, plane_h, plane_w), gy.dtype)
@@ -233,6 +229,23 @@ def _backward_data_by_planes(gy, w, x_shape, stride, padding, dilation, groups):
             cols_w = len(range(r_w, width, sw))
             gx[..., r_h::sh, r_w::sw] = planes[:, :, :, a_h, a_w, q_h:q_h + rows, q_w:q_w + cols_w]
     return gx.reshape(n, c, h, width)
+
+
+def _tap_major_columns(gy, w, groups):
+    """Every tap's contribution to gx, as (N, groups, C/g * kh * kw, Ho * Wo) (maybe a view):
+    one GEMM when gy is stored channels-last (its pixels then form one (N*Ho*Wo, O) matrix),
+    else one small GEMM per image and group (which the BLAS runs at a few GFLOP/s)."""
+    xp = backend.get_array_module(gy)
+    n, o, ho, wo = gy.shape
+    taps = w.reshape(groups, o // groups, -1)
+    pixels = gy.transpose(0, 2, 3, 1)
+    if groups == 1 and pixels.flags.c_contiguous:
+        cols = scratch(xp, "plane_columns", (n * ho * wo, taps.shape[2]), gy.dtype)
+        xp.matmul(pixels.reshape(-1, o), taps[0], out=cols)
+        return cols.reshape(n, ho * wo, 1, -1).transpose(0, 2, 3, 1)
+    cols = scratch(xp, "plane_columns", (n, groups, taps.shape[2], ho * wo), gy.dtype)
+    xp.matmul(taps.transpose(0, 2, 1), gy.reshape(n, groups, o // groups, ho * wo), out=cols)
+    return cols
 
 
 def _backward_data_by_scatter(gy, w, x_shape, stride, padding, dilation, groups):

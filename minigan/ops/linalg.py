@@ -3,6 +3,7 @@ import numpy as np
 
 from minigan import backend
 from minigan.autograd import Function, Tensor
+from minigan.ops import recycle
 from minigan.ops.elementwise import as_operand
 from minigan.ops.shape import reshape, squeeze, sum_to, transpose, unsqueeze
 from minigan.ops.reduce import sum
@@ -12,13 +13,20 @@ class MatMul(Function):
     """a @ b for a, b with >= 2 dims; leading (batch) dims broadcast."""
 
     def forward(self, a, b):
-        return backend.get_array_module(a).matmul(a, b)
+        xp = backend.get_array_module(a)
+        if a.shape[-1] == 1:    # an outer product: the BLAS runs a 1-deep GEMM at ~1 GFLOP/s
+            return xp.multiply(a, b, out=recycle.empty_on(xp, _matmul_shape(a, b), np.result_type(a, b)))
+        return xp.matmul(a, b)
 
     def backward(self, gy):
         a, b = self.inputs
         ga = sum_to(matmul(gy, transpose(b, -1, -2)), a.shape) if self.needs_input_grad[0] else None
         gb = sum_to(matmul(transpose(a, -1, -2), gy), b.shape) if self.needs_input_grad[1] else None
         return ga, gb
+
+
+def _matmul_shape(a, b):
+    return np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
 
 
 def matmul(a, b):
