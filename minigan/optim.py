@@ -13,6 +13,7 @@ from collections import OrderedDict
 
 from minigan import backend, profiler
 from minigan.autograd import Tensor, enable_grad
+from minigan.ops.scratch import scratch_like
 
 
 class Optimizer:
@@ -206,16 +207,22 @@ class Adam(Optimizer):
         step, exp_avg, exp_avg_sq = state["step"], state["exp_avg"], state["exp_avg_sq"]
         if group["weight_decay"]:
             grad = grad + group["weight_decay"] * param
-        exp_avg += (1 - beta1) * (grad - exp_avg)
+        # every temporary in one reused buffer: fresh multi-MB arrays page-fault on each step
+        tmp = scratch_like(xp, "optimizer", param)
+        xp.subtract(grad, exp_avg, out=tmp)
+        tmp *= 1 - beta1
+        exp_avg += tmp
         exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * grad * grad
+        xp.multiply(grad, 1 - beta2, out=tmp)
+        tmp *= grad
+        exp_avg_sq += tmp
         if group["amsgrad"]:
             xp.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
             exp_avg_sq = state["max_exp_avg_sq"]
-        denom = xp.sqrt(exp_avg_sq)
+        denom = xp.sqrt(exp_avg_sq, out=tmp)
         denom /= math.sqrt(1 - beta2 ** step)
         denom += group["eps"]
-        update = exp_avg / denom
+        update = xp.divide(exp_avg, denom, out=tmp)
         update *= group["lr"] / (1 - beta1 ** step)
         param -= update
 

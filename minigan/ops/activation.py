@@ -6,13 +6,18 @@ from minigan.ops import recycle
 from minigan.ops.elementwise import where
 
 
+def _positive(x):
+    """1.0 where x > 0, else 0.0, in x's dtype: written straight into a recycled block (a bool
+    mask then astype would make two fresh arrays, each page-faulting on first touch)."""
+    return backend.get_array_module(x).greater(x, 0, out=recycle.empty_like(x))
+
+
 class ReLU(Function):
     def forward(self, x):
-        return backend.get_array_module(x).maximum(x, 0)
+        return backend.get_array_module(x).maximum(x, 0, out=recycle.empty_like(x))
 
     def backward(self, gy):
-        x = self.inputs[0].data
-        return gy * Tensor((x > 0).astype(x.dtype))
+        return gy * Tensor(_positive(self.inputs[0].data))
 
 
 class LeakyReLU(Function):
@@ -28,7 +33,7 @@ class LeakyReLU(Function):
 
     def backward(self, gy):
         x = self.inputs[0].data
-        slope = (x > 0).astype(x.dtype)        # 1 where x > 0, then a where x <= 0
+        slope = _positive(x)                   # 1 where x > 0, then a where x <= 0
         slope *= x.dtype.type(1 - self.negative_slope)
         slope += x.dtype.type(self.negative_slope)
         return gy * Tensor(slope)

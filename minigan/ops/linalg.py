@@ -14,9 +14,10 @@ class MatMul(Function):
 
     def forward(self, a, b):
         xp = backend.get_array_module(a)
+        out = recycle.empty_on(xp, _matmul_shape(a, b), np.result_type(a.dtype, b.dtype))
         if a.shape[-1] == 1:    # an outer product: the BLAS runs a 1-deep GEMM at ~1 GFLOP/s
-            return xp.multiply(a, b, out=recycle.empty_on(xp, _matmul_shape(a, b), np.result_type(a, b)))
-        return xp.matmul(a, b)
+            return xp.multiply(a, b, out=out)
+        return xp.matmul(a, b, out=out)
 
     def backward(self, gy):
         a, b = self.inputs
@@ -55,7 +56,9 @@ class Linear(Function):
     """y = x @ weight.T + bias, with x of shape (*, in) and weight of shape (out, in)."""
 
     def forward(self, x, weight, bias=None):
-        y = x @ weight.T
+        xp = backend.get_array_module(x)
+        out = recycle.empty_on(xp, x.shape[:-1] + weight.shape[:1], np.result_type(x.dtype, weight.dtype))
+        y = xp.matmul(x, weight.T, out=out)
         if bias is not None:
             y += bias
         return y
