@@ -12,7 +12,8 @@ from minigan.ops import resize as _resize
 from minigan.ops.activation import elu, leaky_relu, relu, sigmoid, softplus, tanh
 from minigan.ops.conv import conv2d, conv_transpose2d
 from minigan.ops.linalg import linear
-from minigan.ops.norm import AffineNormalize, Normalize, channel_dims
+from minigan.ops.norm import AffineNormalize, Normalize
+from minigan.ops.reduce import channel_dims
 from minigan.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from minigan.ops.resize import interpolate, pad
 

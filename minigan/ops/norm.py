@@ -10,7 +10,7 @@ derivatives wrong.
 from minigan import backend
 from minigan.autograd import Function
 from minigan.ops import recycle
-from minigan.ops.reduce import mean, sum
+from minigan.ops.reduce import channel_dims, channel_sums, mean, sum
 from minigan.ops.scratch import scratch_like
 from minigan.ops.shape import broadcast_to
 
@@ -98,27 +98,6 @@ class _Recomputed:
 
 
 # ------------------------------------------------------------ batch norm with its affine fused
-def channel_dims(x):
-    """Every axis of x (N, C, ...) but the channel axis 1."""
-    return (0,) + tuple(range(2, x.ndim))
-
-
-def _channel_sums(a):
-    """sum of a (N, C, ...) over every axis but 1, shape (C,). As a matrix-vector product when
-    a's memory allows one (channels innermost, or (N, C, L) contiguous): the BLAS runs it on every
-    core at several times the speed of NumPy's strided reduction."""
-    xp = backend.get_array_module(a)
-    c = a.shape[1]
-    rows = a.transpose((0,) + tuple(range(2, a.ndim)) + (1,))
-    if rows.flags.c_contiguous:                        # channels innermost: (M, C)
-        rows = rows.reshape(-1, c)
-        return xp.ones(rows.shape[0], dtype=a.dtype) @ rows
-    if a.flags.c_contiguous:                           # (N, C, L)
-        planes = a.reshape(a.shape[0], c, -1)
-        return (planes @ xp.ones(planes.shape[2], dtype=a.dtype)).sum(axis=0)
-    return a.sum(axis=channel_dims(a))
-
-
 def _per_channel(v, x):
     """A (C,) vector shaped (1, C, 1, ...) to broadcast against x."""
     return v.reshape((1, -1) + (1,) * (x.ndim - 2))
@@ -135,9 +114,9 @@ class AffineNormalize(Function):
     def forward(self, x, w, b):
         xp = backend.get_array_module(x)
         count = x.size // x.shape[1]
-        self.mean = _channel_sums(x) / count
+        self.mean = channel_sums(x) / count
         centered = xp.subtract(x, _per_channel(self.mean, x), out=recycle.empty_like(x))
-        self.var = _channel_sums(xp.multiply(centered, centered, out=scratch_like(xp, "norm", x))) / count
+        self.var = channel_sums(xp.multiply(centered, centered, out=scratch_like(xp, "norm", x))) / count
         self.inv_std = 1.0 / xp.sqrt(self.var + self.eps)
         self.normalized = xp.multiply(centered, _per_channel(self.inv_std, x), out=centered)
         y = xp.multiply(self.normalized, _per_channel(w, x), out=recycle.empty_like(x))
@@ -165,8 +144,8 @@ class AffineNormalizeGrad(Function):
             _, _, inv_std, normalized = _statistics(x, dims, self.eps)
             self.inv_std, self.normalized = inv_std.reshape(-1), normalized
         xhat, count = self.normalized, x.size // x.shape[1]
-        gb = _channel_sums(gy)
-        gw = _channel_sums(xp.multiply(gy, xhat, out=scratch_like(xp, "norm", xhat)))
+        gb = channel_sums(gy)
+        gw = channel_sums(xp.multiply(gy, xhat, out=scratch_like(xp, "norm", xhat)))
         scale = w * self.inv_std
         gx = xp.multiply(gy, _per_channel(scale, x), out=recycle.empty_like(gy))
         gx += xp.multiply(xhat, _per_channel(-scale * gw / count, x), out=scratch_like(xp, "norm", xhat))

@@ -12,11 +12,37 @@ def _keepdim_shape(shape, dims):
     return tuple(1 if i in dims else n for i, n in enumerate(shape))
 
 
+def channel_dims(x):
+    """Every axis of x (N, C, ...) but the channel axis 1."""
+    return (0,) + tuple(range(2, x.ndim))
+
+
+def channel_sums(a):
+    """sum of a (N, C, ...) over every axis but 1, shape (C,). As a matrix-vector product when
+    a's memory allows one (channels innermost, or (N, C, L) contiguous): the BLAS runs it on every
+    core at several times the speed of NumPy's strided reduction."""
+    if a.dtype.kind not in "fc":                       # ints and bools: no BLAS (and @ of bools is OR)
+        return a.sum(axis=channel_dims(a))
+    xp = backend.get_array_module(a)
+    c = a.shape[1]
+    rows = a.transpose((0,) + tuple(range(2, a.ndim)) + (1,))
+    if rows.flags.c_contiguous:                        # channels innermost: (M, C)
+        rows = rows.reshape(-1, c)
+        return xp.ones(rows.shape[0], dtype=a.dtype) @ rows
+    if a.flags.c_contiguous:                           # (N, C, L)
+        planes = a.reshape(a.shape[0], c, -1)
+        return (planes @ xp.ones(planes.shape[2], dtype=a.dtype)).sum(axis=0)
+    return a.sum(axis=channel_dims(a))
+
+
 class Sum(Function):
     def __init__(self, dims, keepdim):
         self.dims, self.keepdim = dims, keepdim
 
     def forward(self, x):
+        if x.ndim > 1 and self.dims == channel_dims(x):     # per-channel sums (bias gradients)
+            sums = channel_sums(x)
+            return sums.reshape(_keepdim_shape(x.shape, self.dims)) if self.keepdim else sums
         return x.sum(axis=self.dims, keepdims=self.keepdim)
 
     def backward(self, gy):

@@ -33,9 +33,9 @@ def _layouts(rng):
 
 
 def test_channel_sums_match_numpy_in_every_layout(float64):
-    from minigan.ops.norm import _channel_sums, channel_dims
+    from minigan.ops.reduce import channel_dims, channel_sums
     for name, x in _layouts(np.random.default_rng(1)):
-        np.testing.assert_allclose(_channel_sums(x), x.sum(axis=channel_dims(x)), rtol=1e-12, err_msg=name)
+        np.testing.assert_allclose(channel_sums(x), x.sum(axis=channel_dims(x)), rtol=1e-12, err_msg=name)
 
 
 def _reference_batch_norm(x, w, b, eps=1e-5):
@@ -83,3 +83,15 @@ def test_fused_batch_norm_second_order_matches_unfused(float64):
 
     for got, want in zip(penalty(True), penalty(False)):
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-10)
+
+
+def test_per_channel_sum_op_matches_numpy_for_floats_ints_and_bools():
+    rng = np.random.default_rng(4)
+    for x in (rng.standard_normal((3, 4, 5)).astype(np.float32), rng.integers(-5, 5, (6, 3)),
+              rng.standard_normal((2, 3, 4, 5)) > 0):
+        for keepdim in (False, True):
+            dims = (0,) + tuple(range(2, x.ndim))
+            got = mg.sum(mg.tensor(x), dims, keepdim=keepdim).data
+            want = x.sum(axis=dims, keepdims=keepdim)
+            assert got.shape == want.shape and got.dtype == want.dtype
+            np.testing.assert_allclose(got, want, rtol=1e-6)
