@@ -75,30 +75,12 @@ def conv2d_forward_array(x, w, stride, padding, dilation, groups):
     xp = backend.get_array_module(x)
     n, o = x.shape[0], w.shape[0]
     out_hw = conv2d_output_size(x.shape[2:], w.shape[2:], stride, padding, dilation)
-    pixels = out_hw[0] * out_hw[1]
-    y = recycle.empty_on(xp, (groups, n * pixels, o // groups), x.dtype)
-    taps = _taps_last(w, groups).transpose(0, 2, 1)
-    for start, stop in _image_chunks(x, pixels * w[0].size * x.itemsize):
-        cols = _columns(x[start:stop], w.shape[2:], stride, padding, dilation, groups, out_hw)
-        xp.matmul(cols, taps, out=y[:, start * pixels:stop * pixels])
+    cols = _columns(x, w.shape[2:], stride, padding, dilation, groups, out_hw)
+    y = recycle.empty_on(xp, cols.shape[:2] + (o // groups,), cols.dtype)   # (groups, N*Ho*Wo, O/groups)
+    xp.matmul(cols, _taps_last(w, groups).transpose(0, 2, 1), out=y)
     if groups > 1:
         y = y.transpose(1, 0, 2)
     return y.reshape(n, *out_hw, o).transpose(0, 3, 1, 2)
-
-
-CHUNK_BYTES = 4 << 20   # im2col columns per batch chunk on the CPU
-
-
-def _image_chunks(x, column_bytes_per_image):
-    """[start, stop) image ranges whose im2col columns take about CHUNK_BYTES. A chunk's columns
-    then still sit in the last-level cache when its GEMM reads them: a 64->64 3x3 conv at 32x32
-    on 16 images ran 9.9 -> 6.6 ms forward in chunks of 2, 64->128 4x4/2 at 14x14 5.5 -> 4.8 ms
-    in chunks of 16 (measured with cold caches, as inside a network). One chunk on cuda."""
-    n = x.shape[0]
-    if backend.device_of(x) == "cuda" or n == 0:
-        return [(0, n)]
-    step = max(1, min(n, round(CHUNK_BYTES / max(column_bytes_per_image, 1))))
-    return [(start, min(n, start + step)) for start in range(0, n, step)]
 
 
 def conv2d_backward_data_array(gy, w, x_shape, stride, padding, dilation, groups):
@@ -178,23 +160,15 @@ def _backward_data_by_phases(gy, w, x_shape, stride, padding, groups):
     correlation of gy with the flipped sub-kernel w[:, :, a_h::s_h, a_w::s_w] (a: the phase's first
     tap, see _Phase): an im2col gather of a window of gy (runs of O channels) and a GEMM, then one
     strided copy into gx (channels-last). No scatter-adds."""
+    xp = backend.get_array_module(gy)
     n, c, h, width = x_shape
-    gx = recycle.empty_on(backend.get_array_module(gy), (n, h, width, groups, w.shape[1]), gy.dtype)
-    column_bytes = h * width * w[0].size * gy.itemsize // (stride[0] * stride[1])
-    for start, stop in _image_chunks(gy, column_bytes):
-        _phases_into(gx[start:stop], gy[start:stop], w, stride, padding, groups)
-    return gx.reshape(n, h, width, c).transpose(0, 3, 1, 2)
-
-
-def _phases_into(gx, gy, w, stride, padding, groups):
-    """_backward_data_by_phases for a batch chunk, into gx (n, H, W, groups, C/groups)."""
-    h, width = gx.shape[1:3]
     row_phases = _phases(h, w.shape[2], stride[0], padding[0], gy.shape[2])
     col_phases = _phases(width, w.shape[3], stride[1], padding[1], gy.shape[3])
     used_rows, used_cols = [p for p in row_phases if p.computed], [p for p in col_phases if p.computed]
     if used_rows and used_cols:  # one zero-extended gy covering every phase's window
         rows, cols = _window_span(used_rows), _window_span(used_cols)
         gy_window = _zero_extended(gy, rows, cols)
+    gx = xp.empty((n, h, width, groups, w.shape[1]), dtype=gy.dtype)
     for row in row_phases:
         for col in col_phases:
             target = gx[:, row.offset::stride[0], col.offset::stride[1]]
@@ -206,6 +180,7 @@ def _phases_into(gx, gy, w, stride, padding, groups):
                                    left:left + col.computed + col.taps - 1]
                 sub_kernel = w[:, :, row.first_tap::stride[0], col.first_tap::stride[1]]
                 target[:, :row.computed, :col.computed] = _correlate_window(window, sub_kernel, groups)
+    return gx.reshape(n, h, width, c).transpose(0, 3, 1, 2)
 
 
 def _correlate_window(window, sub_kernel, groups):
@@ -297,12 +272,8 @@ def conv2d_backward_weight_array(x, gy, w_shape, stride, padding, dilation, grou
         return conv_kernels.conv2d_backward_weight(x, gy, w_shape, stride, padding, dilation, groups)
     xp = backend.get_array_module(x)
     o, c_g, kh, kw = w_shape
-    out_hw = gy.shape[2:]
-    gw = None                                     # (groups, O/g, kh*kw*C/g), summed over chunks
-    for start, stop in _image_chunks(x, out_hw[0] * out_hw[1] * c_g * groups * kh * kw * x.itemsize):
-        cols = _columns(x[start:stop], (kh, kw), stride, padding, dilation, groups, out_hw)
-        part = xp.matmul(_pixels_by_group(gy[start:stop], groups).transpose(0, 2, 1), cols)
-        gw = part if gw is None else xp.add(gw, part, out=gw)
+    cols = _columns(x, (kh, kw), stride, padding, dilation, groups, gy.shape[2:])
+    gw = xp.matmul(_pixels_by_group(gy, groups).transpose(0, 2, 1), cols)  # (groups, O/g, kh*kw*C/g)
     return gw.reshape(o, kh, kw, c_g).transpose(0, 3, 1, 2).copy()
 
 

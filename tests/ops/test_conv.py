@@ -216,36 +216,6 @@ def test_strided_backward_data_paths_match_the_tap_by_tap_adjoint(seed, path, dt
         np.testing.assert_allclose(gx, expected, rtol=tolerance, atol=tolerance)
 
 
-# ------------------------------------------------------------------- batch chunks (cpu)
-@pytest.mark.parametrize("seed", range(12))
-def test_batch_chunks_give_the_unchunked_result(seed, monkeypatch):
-    """The three array functions split the batch into cache-sized chunks; any chunk size
-    (one image each, uneven chunks, one chunk) gives the same arrays."""
-    rng = np.random.default_rng(seed)
-    dilation = (1, 1) if seed % 3 else (2, 1)
-    x_shape, w_shape, gy_shape, options = random_strided_backward_data_case(rng, dilation)
-    if seed % 4 == 0:   # stride 1 too: its x-gradient is a forward conv of gy
-        options = ((1, 1),) + options[1:]
-        gy_shape = gy_shape[:2] + conv_module.conv2d_output_size(x_shape[2:], w_shape[2:], *options[:3])
-    x_shape, gy_shape = (5,) + x_shape[1:], (5,) + gy_shape[1:]
-    x, w, gy = (rng.standard_normal(s) for s in (x_shape, w_shape, gy_shape))
-    gy = stored_channels_last(gy) if seed % 2 else gy
-
-    def all_three():
-        return (conv_module.conv2d_forward_array(x, w, *options),
-                conv_module.conv2d_backward_data_array(gy, w, x_shape, *options),
-                conv_module.conv2d_backward_weight_array(x, gy, w_shape, *options))
-
-    monkeypatch.setattr(conv_module, "CHUNK_BYTES", 1 << 40)
-    whole = [a.copy() for a in all_three()]
-    one_image_bytes = int(np.prod(gy_shape[2:]) * np.prod(w_shape[1:]) * x.itemsize)
-    for chunk_bytes in (1, 2.5 * one_image_bytes):
-        monkeypatch.setattr(conv_module, "CHUNK_BYTES", chunk_bytes)
-        assert len(conv_module._image_chunks(x, one_image_bytes)) > 1
-        for got, want in zip(all_three(), whole):
-            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
-
-
 # ----------------------------------------------------------------------------- gradients
 GRAD_CASES = [  # (conv2d options, input shape, weight shape)
     (dict(stride=2, padding=1), (2, 2, 5, 6), (3, 2, 3, 2)),
