@@ -9,7 +9,9 @@ Each row is one op class (or optimizer) in one phase:
 - "backward": a `Function.backward` body run by `backward()` / `mg.grad`;
 - "in backward": forwards of the ops a backward body is built from (a backward is made of
   forward ops), kept apart so "forward" counts only the calls the program itself made;
-- "optimizer": `Optimizer.step` (row "Adam.step" etc.).
+- "optimizer": `Optimizer.step` (row "Adam.step" etc.);
+- "BLAS": the matrix products inside ops (one row, "GEMM"), with their rate in GFLOP/s: an op's
+  self time is then what it spends around its GEMMs (im2col gathers, layout copies, elementwise).
 Regions nest (a backward runs ops, a step's closure runs a model), so every row has a self time
 (its own region minus the regions timed inside it) and a total time (the whole region). Self
 times never overlap: their sum is at most the profiled wall time. A forward row times
@@ -22,7 +24,10 @@ GPU work rather than its launch only; this serialises the GPU and slows the prof
 Outside a `profile()` block the only cost is one `is None` check per op call and per backward.
 """
 import functools
+import math
 import time
+
+import numpy as np
 
 try:
     import resource
@@ -31,7 +36,8 @@ except ImportError:  # not on Windows: page faults are then reported as 0
 
 from minigan import autograd, cuda
 
-PHASES = ("forward", "backward", "in backward", "optimizer")
+PHASES = ("forward", "backward", "in backward", "optimizer", "BLAS")
+GEMM = "GEMM"
 SORT_KEYS = {"self": lambda r: -r["self_ms"], "total": lambda r: -r["total_ms"],
              "calls": lambda r: -r["calls"], "name": lambda r: (r["name"], PHASES.index(r["phase"]))}
 
@@ -44,7 +50,7 @@ class profile:
     """
 
     def __init__(self):
-        self.stats = {}      # (name, phase) -> [calls, self seconds, total seconds, self page faults]
+        self.stats = {}      # (name, phase) -> [calls, self s, total s, self page faults, flops]
         self.wall_s = None   # set on exit
         self._start = None
 
@@ -65,26 +71,30 @@ class profile:
             autograd._profiler = None
         return False
 
-    def _record(self, name, phase, self_s, total_s, self_faults):
-        entry = self.stats.setdefault((name, phase), [0, 0.0, 0.0, 0])
+    def _record(self, name, phase, self_s, total_s, self_faults, flops=0):
+        entry = self.stats.setdefault((name, phase), [0, 0.0, 0.0, 0, 0])
         entry[0] += 1
         entry[1] += self_s
         entry[2] += total_s
         entry[3] += self_faults
+        entry[4] += flops
 
     # ------------------------------------------------------------------------------- report
     def rows(self, sort="self", top=None):
         """One dict per (op, phase): name, phase, calls, self_ms, total_ms, mean_ms (self time
         per call), percent (self time, of the profiled wall time) and page_faults (minor page
         faults in the region itself: first touches of freshly mapped memory, which cost about a
-        microsecond per 4 KiB page and show where large arrays are allocated anew)."""
+        microsecond per 4 KiB page and show where large arrays are allocated anew), and for the
+        GEMM row gflop (its floating-point operations, 1e9s) and gflops (its rate; None elsewhere)."""
         if sort not in SORT_KEYS:
             raise ValueError(f"profile.rows: sort must be one of {sorted(SORT_KEYS)}, got {sort!r}")
         wall = self._wall()
         rows = [{"name": name, "phase": phase, "calls": calls, "self_ms": 1e3 * self_s,
                  "total_ms": 1e3 * total_s, "mean_ms": 1e3 * self_s / calls,
-                 "percent": 100.0 * self_s / wall if wall > 0 else 0.0, "page_faults": faults}
-                for (name, phase), (calls, self_s, total_s, faults) in self.stats.items()]
+                 "percent": 100.0 * self_s / wall if wall > 0 else 0.0, "page_faults": faults,
+                 "gflop": flops / 1e9 if flops else None,
+                 "gflops": flops / self_s / 1e9 if flops and self_s > 0 else None}
+                for (name, phase), (calls, self_s, total_s, faults, flops) in self.stats.items()]
         rows.sort(key=SORT_KEYS[sort])
         return rows if top is None else rows[:top]
 
@@ -100,10 +110,10 @@ class profile:
         rows = self.rows(sort, top)
         width = max([len("op")] + [len(r["name"]) for r in rows])
         lines = [f"{'op':<{width}}  {'phase':<11}  {'calls':>7}  {'self ms':>10}  {'total ms':>10}"
-                 f"  {'mean ms':>9}  {'% wall':>6}  {'faults':>7}"]
+                 f"  {'mean ms':>9}  {'% wall':>6}  {'faults':>7}  {'GFLOP/s':>7}"]
         lines += [f"{r['name']:<{width}}  {r['phase']:<11}  {r['calls']:>7}  {r['self_ms']:>10.2f}"
                   f"  {r['total_ms']:>10.2f}  {r['mean_ms']:>9.4f}  {r['percent']:>6.1f}"
-                  f"  {r['page_faults']:>7}" for r in rows]
+                  f"  {r['page_faults']:>7}  {_rate(r['gflops']):>7}" for r in rows]
         if top is not None and len(self.stats) > top:
             lines.append(f"... {len(self.stats) - top} more rows")
         wall, timed = self.wall_ms(), self.self_ms()
@@ -139,7 +149,10 @@ class _Timer:
         finally:
             self.backward_depth -= 1
 
-    def timed(self, name, phase, call, *args, **kwargs):
+    def gemm(self, call, flops):
+        return self.timed(GEMM, "BLAS", call, flops=flops)
+
+    def timed(self, name, phase, call, *args, flops=0, **kwargs):
         cuda.synchronize()  # work queued before the region is not the region's
         faults_before = _page_faults()
         start = time.perf_counter()
@@ -155,8 +168,29 @@ class _Timer:
                 self.nested[-1][0] += total
                 self.nested[-1][1] += faults
             for listener in self.listeners:
-                listener._record(name, phase, total - inside_s, total, faults - inside_faults)
+                listener._record(name, phase, total - inside_s, total, faults - inside_faults, flops)
         return result
+
+
+def matmul(xp, a, b, out=None):
+    """`xp.matmul(a, b)` (into `out` if given): how ops run their GEMMs, so that while a profile
+    block is open the products are timed as one "GEMM" row with their rate."""
+    timer = autograd._profiler
+    if timer is None:
+        return xp.matmul(a, b) if out is None else xp.matmul(a, b, out=out)
+    call = (lambda: xp.matmul(a, b)) if out is None else (lambda: xp.matmul(a, b, out=out))
+    return timer.gemm(call, 2 * _product_size(a.shape, b.shape) * a.shape[-1])
+
+
+def _product_size(a_shape, b_shape):
+    """The number of elements of a @ b (1-D operands promoted as matmul does)."""
+    a_shape = a_shape if len(a_shape) > 1 else (1,) + tuple(a_shape)
+    b_shape = b_shape if len(b_shape) > 1 else tuple(b_shape) + (1,)
+    return math.prod(np.broadcast_shapes(a_shape[:-2], b_shape[:-2])) * a_shape[-2] * b_shape[-1]
+
+
+def _rate(gflops):
+    return "" if gflops is None else f"{gflops:.0f}"
 
 
 def _page_faults():

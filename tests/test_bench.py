@@ -135,3 +135,27 @@ def test_format_section_totals_and_ratios():
     text = report.format_section("t", rows, ["minigan cpu", "torch cpu"], gemm_gflops=100.0)
     assert "| a | 2.00 | 1.00 | 2.00 | 50 | 50% |" in text
     assert "**3.0** | **3.0** | **1.00**" in text
+
+
+def test_steps_report_their_gemm_work_and_the_gemm_only_time():
+    rows = [{"case": "s", "ms": {"minigan cpu": 90.0, "torch cpu": 45.0}, "ratio": {"minigan cpu": 2.0},
+             "gflops": None, "gemm_gflop": 10.0}]
+    text = report.format_section("t", rows, ["minigan cpu", "torch cpu"], gemm_gflops=200.0)
+    assert "minigan cpu GEMM GFLOP | GEMM-only ms" in text
+    assert "| s | 90.00 | 45.00 | 2.00 | 10.00 | 50.0 |" in text
+
+
+def test_gemm_work_of_a_step_counts_its_matrix_products():
+    from minigan.bench import gemm_work
+    nn = mg.nn
+    net = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1))
+    x = mg.randn(4, 8)
+
+    def step():
+        net(x).sum().backward()
+    # multiply-adds: forward 4x8x16 and 4x16x1; backward the weight gradients 1x4x16 and 16x4x8 and
+    # the first bias gradient as ones(4) @ gy (4x16). Not GEMMs: the second layer's x-gradient (an
+    # outer product, inner dim 1), its bias gradient (gy is a broadcast view), x's (not wanted).
+    expected = 2 * (4 * 8 * 16 + 4 * 16 * 1 + 1 * 4 * 16 + 16 * 4 * 8 + 4 * 16) / 1e9
+    assert gemm_work(Engine("minigan", "cpu"), step) == pytest.approx(expected)
+    assert gemm_work(Engine("torch", "cpu"), step) is None

@@ -39,8 +39,8 @@ def test_a_block_sees_only_its_own_phase():
         three_matmuls()
     with mg.profile() as backward_only:
         loss.backward()
-    assert {phase for _, phase in calls(forward_only)} == {"forward"}
-    assert {phase for _, phase in calls(backward_only)} == {"backward", "in backward"}
+    assert {phase for _, phase in calls(forward_only)} == {"forward", "BLAS"}
+    assert {phase for _, phase in calls(backward_only)} == {"backward", "in backward", "BLAS"}
 
 
 def test_forwards_under_no_grad_are_counted():
@@ -122,7 +122,8 @@ def test_table_lists_ops_sorted_and_cut():
     for name in ("MatMul", "Sum", "forward", "backward", "in backward", "wall", "self times"):
         assert name in table
     by_name = [(r["name"], r["phase"]) for r in prof.rows(sort="name")]
-    assert by_name == sorted(by_name, key=lambda key: (key[0], ["forward", "backward", "in backward"].index(key[1])))
+    phases = ["forward", "backward", "in backward", "optimizer", "BLAS"]
+    assert by_name == sorted(by_name, key=lambda key: (key[0], phases.index(key[1])))
     by_calls = [r["calls"] for r in prof.rows(sort="calls")]
     assert by_calls == sorted(by_calls, reverse=True)
     by_total = [r["total_ms"] for r in prof.rows(sort="total")]
@@ -148,3 +149,38 @@ def test_page_faults_are_counted_where_fresh_memory_is_touched():
             big * 2.0
     (row,) = [r for r in prof.rows() if r["name"] == "Mul"]
     assert row["page_faults"] > 0 and "faults" in prof.table()
+
+
+def gemm_row(prof):
+    (row,) = [r for r in prof.rows() if r["name"] == "GEMM"]
+    return row
+
+
+def test_gemms_get_one_row_with_their_exact_floating_point_operations():
+    with mg.profile() as prof:
+        three_matmuls().backward()
+    # forward 4x5x6 + 4x6x3 + 4x3x2 multiply-adds; backward two products of the same size each
+    forward = 4 * 5 * 6 + 4 * 6 * 3 + 4 * 3 * 2
+    row = gemm_row(prof)
+    assert row["phase"] == "BLAS" and row["calls"] == 9
+    assert row["gflop"] * 1e9 == pytest.approx(2 * 3 * forward)
+    assert row["gflops"] > 0
+    assert all(r["gflop"] is None for r in prof.rows() if r["name"] != "GEMM")
+    assert "GFLOP/s" in prof.table()
+
+
+def test_a_conv_is_split_into_its_gemm_and_the_work_around_it():
+    x, w = leaf(2, 3, 6, 6), leaf(4, 3, 3, 3)
+    with mg.profile() as prof:
+        mg.functional.conv2d(x, w, padding=1)
+    conv = [r for r in prof.rows() if r["name"] == "Conv2d"][0]
+    gemm = gemm_row(prof)
+    assert gemm["calls"] == 1 and gemm["gflop"] * 1e9 == 2 * (2 * 6 * 6) * (3 * 3 * 3) * 4
+    assert conv["total_ms"] >= conv["self_ms"] + gemm["self_ms"] * 0.999
+
+
+@pytest.mark.parametrize("a_shape,b_shape", [((3,), (3, 4)), ((2, 3), (3,)), ((5, 2, 3), (3,)),
+                                             ((3,), (5, 3, 4)), ((2, 1, 4, 3), (6, 3, 2))])
+def test_gemm_sizes_follow_matmul_promotion_and_broadcasting(a_shape, b_shape):
+    from minigan.profiler import _product_size
+    assert _product_size(a_shape, b_shape) == np.matmul(np.ones(a_shape), np.ones(b_shape)).size

@@ -8,7 +8,8 @@ Sections: `ops` (the DCGAN conv layers, a matmul and a batch norm, forward+backw
 memory of dcgan-28 training, cpu). Engines take turns call by call and medians are reported, so on
 a shared machine the ratios are what to read, not the absolute times.
 """
-from minigan import backend
+import minigan as mg
+from minigan import backend, profiler
 from minigan.bench import layers, memory, report
 from minigan.bench.engines import Engine, engines_for, torch_available
 from minigan.bench.timing import gemm_gflops, time_engines
@@ -40,8 +41,20 @@ def bench_steps(engines, names, batch, repeats, progress=print):
     for name in names:
         times = time_engines(engines, lambda e: WORKLOADS[name].build(e, batch), repeats)
         rows.append(_row(f"{name} (batch {batch})", times, engines))
+        rows[-1]["gemm_gflop"] = gemm_work(engines[0], WORKLOADS[name].build(engines[0], batch))
         progress(f"  {name}: " + ", ".join(f"{k} {v * 1e3:.1f} ms" for k, v in times.items()))
     return rows
+
+
+def gemm_work(engine, step):
+    """GFLOP of matrix products in one call of a minigan workload (one profiled, untimed call):
+    at the machine's GEMM rate, the time the step would take if nothing but its GEMMs cost."""
+    if engine.is_peer:
+        return None
+    step()
+    with mg.profile() as prof:
+        step()
+    return sum(r["gflop"] for r in prof.rows() if r["name"] == profiler.GEMM)
 
 
 def bench_memory(compare, workload="dcgan-28", steps=5, batch=64):

@@ -46,9 +46,12 @@ def format_section(title, rows, engines, gemm_gflops=None):
     timed = [e for e in engines if any(e in r["ms"] for r in rows)]
     ratio_engines = [e for e in timed if any(r["ratio"].get(e) is not None for r in rows)]
     with_flops = any(r.get("gflops") for r in rows)
+    with_gemm_work = any(r.get("gemm_gflop") for r in rows) and gemm_gflops
     header = ["case"] + [f"{e} ms" for e in timed] + [f"{e} / peer" for e in ratio_engines]
     if with_flops:
         header += ["GFLOP/s", "% of GEMM"]
+    if with_gemm_work:
+        header += [f"{timed[0]} GEMM GFLOP", "GEMM-only ms"]
     lines = [f"### {title}", "", "| " + " | ".join(header) + " |",
              "| --- |" + " ---: |" * (len(header) - 1)]
     for r in rows:
@@ -56,6 +59,9 @@ def format_section(title, rows, engines, gemm_gflops=None):
         if with_flops:
             share = 100 * r["gflops"] / gemm_gflops if r.get("gflops") and gemm_gflops else None
             cells += [_cell(r.get("gflops"), "{:.0f}"), _cell(share, "{:.0f}%")]
+        if with_gemm_work:
+            work = r.get("gemm_gflop")
+            cells += [_cell(work, "{:.2f}"), _cell(1e3 * work / gemm_gflops if work else None, "{:.1f}")]
         lines.append("| " + " | ".join(cells) + " |")
     totals = {e: sum(r["ms"].get(e, 0.0) for r in rows) for e in timed}
     peers = [e for e in timed if e not in ratio_engines]
@@ -63,7 +69,7 @@ def format_section(title, rows, engines, gemm_gflops=None):
         peer_total = totals[peers[0]]
         lines.append("| **total** | " + " | ".join(f"**{totals[e]:.1f}**" for e in timed) + " | " +
                      " | ".join(f"**{totals[e] / peer_total:.2f}**" for e in ratio_engines) + " |" +
-                     (" | |" if with_flops else ""))
+                     (" | |" if with_flops else "") + (" | |" if with_gemm_work else ""))
     return "\n".join(lines)
 
 

@@ -18,7 +18,7 @@ MINIGAN_CONV=im2col.
 """
 from typing import NamedTuple
 
-from minigan import backend, conv_kernels
+from minigan import backend, conv_kernels, profiler
 from minigan.ops import recycle
 from minigan.ops.scratch import scratch
 
@@ -77,7 +77,7 @@ def conv2d_forward_array(x, w, stride, padding, dilation, groups):
     out_hw = conv2d_output_size(x.shape[2:], w.shape[2:], stride, padding, dilation)
     cols = _columns(x, w.shape[2:], stride, padding, dilation, groups, out_hw)
     y = recycle.empty_on(xp, cols.shape[:2] + (o // groups,), cols.dtype)   # (groups, N*Ho*Wo, O/groups)
-    xp.matmul(cols, _taps_last(w, groups).transpose(0, 2, 1), out=y)
+    profiler.matmul(xp, cols, _taps_last(w, groups).transpose(0, 2, 1), out=y)
     if groups > 1:
         y = y.transpose(1, 0, 2)
     return y.reshape(n, *out_hw, o).transpose(0, 3, 1, 2)
@@ -191,7 +191,8 @@ def _correlate_window(window, sub_kernel, groups):
     out_hw = (window.shape[1] - taps_h + 1, window.shape[2] - taps_w + 1)
     columns = _columns(window.transpose(0, 3, 1, 2), (taps_h, taps_w), (1, 1), (0, 0), (1, 1), groups, out_hw)
     result = scratch(xp, "phase_gx", (groups, columns.shape[1], c_g), window.dtype)
-    xp.matmul(columns, _taps_last(_flipped_transposed(sub_kernel, groups), groups).transpose(0, 2, 1), out=result)
+    taps = _taps_last(_flipped_transposed(sub_kernel, groups), groups).transpose(0, 2, 1)
+    profiler.matmul(xp, columns, taps, out=result)
     return result.reshape(groups, n, *out_hw, c_g).transpose(1, 2, 3, 0, 4)
 
 
@@ -241,10 +242,10 @@ def _tap_major_columns(gy, w, groups):
     pixels = gy.transpose(0, 2, 3, 1)
     if groups == 1 and pixels.flags.c_contiguous:
         cols = scratch(xp, "plane_columns", (n * ho * wo, taps.shape[2]), gy.dtype)
-        xp.matmul(pixels.reshape(-1, o), taps[0], out=cols)
+        profiler.matmul(xp, pixels.reshape(-1, o), taps[0], out=cols)
         return cols.reshape(n, ho * wo, 1, -1).transpose(0, 2, 3, 1)
     cols = scratch(xp, "plane_columns", (n, groups, taps.shape[2], ho * wo), gy.dtype)
-    xp.matmul(taps.transpose(0, 2, 1), gy.reshape(n, groups, o // groups, ho * wo), out=cols)
+    profiler.matmul(xp, taps.transpose(0, 2, 1), gy.reshape(n, groups, o // groups, ho * wo), out=cols)
     return cols
 
 
@@ -257,7 +258,7 @@ def _backward_data_by_scatter(gy, w, x_shape, stride, padding, dilation, groups)
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     ho, wo = gy.shape[2:]
     cols = scratch(xp, "columns", (groups, n * ho * wo, kh * kw * c_g), gy.dtype)
-    xp.matmul(_pixels_by_group(gy, groups), _taps_last(w, groups), out=cols)  # (groups, N*Ho*Wo, kh*kw*C/g)
+    profiler.matmul(xp, _pixels_by_group(gy, groups), _taps_last(w, groups), out=cols)  # (groups, N*Ho*Wo, kh*kw*C/g)
     cols = cols.reshape(groups, n, ho, wo, kh, kw, c_g).transpose(1, 2, 3, 4, 5, 0, 6)
     gx = xp.zeros((n, h + 2 * ph, width + 2 * pw, groups, c_g), dtype=gy.dtype)
     for i in range(kh):
@@ -273,7 +274,7 @@ def conv2d_backward_weight_array(x, gy, w_shape, stride, padding, dilation, grou
     xp = backend.get_array_module(x)
     o, c_g, kh, kw = w_shape
     cols = _columns(x, (kh, kw), stride, padding, dilation, groups, gy.shape[2:])
-    gw = xp.matmul(_pixels_by_group(gy, groups).transpose(0, 2, 1), cols)  # (groups, O/g, kh*kw*C/g)
+    gw = profiler.matmul(xp, _pixels_by_group(gy, groups).transpose(0, 2, 1), cols)  # (groups, O/g, kh*kw*C/g)
     return gw.reshape(o, kh, kw, c_g).transpose(0, 3, 1, 2).copy()
 
 

@@ -2,7 +2,7 @@
 import builtins
 from collections import namedtuple
 
-from minigan import backend
+from minigan import backend, profiler
 from minigan.autograd import Function, Tensor
 from minigan.ops.elementwise import exp, log
 from minigan.ops.shape import broadcast_to, normalize_dim, normalize_dims, reshape, squeeze
@@ -28,10 +28,10 @@ def channel_sums(a):
     rows = a.transpose((0,) + tuple(range(2, a.ndim)) + (1,))
     if rows.flags.c_contiguous:                        # channels innermost: (M, C)
         rows = rows.reshape(-1, c)
-        return xp.ones(rows.shape[0], dtype=a.dtype) @ rows
+        return profiler.matmul(xp, xp.ones(rows.shape[0], dtype=a.dtype), rows)
     if a.flags.c_contiguous:                           # (N, C, L)
         planes = a.reshape(a.shape[0], c, -1)
-        return (planes @ xp.ones(planes.shape[2], dtype=a.dtype)).sum(axis=0)
+        return profiler.matmul(xp, planes, xp.ones(planes.shape[2], dtype=a.dtype)).sum(axis=0)
     return a.sum(axis=channel_dims(a))
 
 
