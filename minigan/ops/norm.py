@@ -133,16 +133,12 @@ class AffineNormalizeGrad(Function):
     """AffineNormalize's gradients (gx, gw, gb) from (x, gy, w): gb = sum gy, gw = sum gy x̂,
     gx = w s (gy - gb / M - x̂ gw / M) with s = 1/sqrt(var + eps), M values per channel."""
 
-    def __init__(self, eps, inv_std=None, normalized=None):
+    def __init__(self, eps, inv_std, normalized):
         self.eps = eps
-        self.inv_std, self.normalized = inv_std, normalized  # forward-only shortcuts
+        self.inv_std, self.normalized = inv_std, normalized  # the forward's, as arrays (no graph)
 
     def forward(self, x, gy, w):
         xp = backend.get_array_module(gy)
-        if self.inv_std is None:
-            dims = channel_dims(x)
-            _, _, inv_std, normalized = _statistics(x, dims, self.eps)
-            self.inv_std, self.normalized = inv_std.reshape(-1), normalized
         xhat, count = self.normalized, x.size // x.shape[1]
         gb = channel_sums(gy)
         gw = channel_sums(xp.multiply(gy, xhat, out=scratch_like(xp, "norm", xhat)))
