@@ -159,3 +159,10 @@ def test_gemm_work_of_a_step_counts_its_matrix_products():
     expected = 2 * (4 * 8 * 16 + 4 * 16 * 1 + 1 * 4 * 16 + 16 * 4 * 8 + 4 * 16) / 1e9
     assert gemm_work(Engine("minigan", "cpu"), step) == pytest.approx(expected)
     assert gemm_work(Engine("torch", "cpu"), step) is None
+
+
+def test_gemm_work_is_only_measured_on_the_cpu():
+    def step():
+        raise AssertionError("a cuda workload must not be run to count its GEMMs")
+    from minigan.bench import gemm_work
+    assert gemm_work(Engine("minigan", "cuda", "im2col"), step) is None

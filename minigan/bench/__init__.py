@@ -47,9 +47,10 @@ def bench_steps(engines, names, batch, repeats, progress=print):
 
 
 def gemm_work(engine, step):
-    """GFLOP of matrix products in one call of a minigan workload (one profiled, untimed call):
-    at the machine's GEMM rate, the time the step would take if nothing but its GEMMs cost."""
-    if engine.is_peer:
+    """GFLOP of matrix products in one call of a minigan cpu workload (one profiled, untimed call):
+    at the machine's GEMM rate, the time the step would take if nothing but its GEMMs cost. None for
+    PyTorch and on cuda, where NumPy's cpu GEMM rate is no yardstick."""
+    if engine.is_peer or engine.device != "cpu":
         return None
     step()
     with mg.profile() as prof:
