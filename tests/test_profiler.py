@@ -142,7 +142,10 @@ def test_results_before_the_block_runs_say_how_to_use_it():
 
 def test_page_faults_are_counted_where_fresh_memory_is_touched():
     import numpy as np
-    # 64 MiB: above glibc's largest mmap threshold (32 MiB), so every result is a fresh mapping
+    from minigan.ops import recycle
+    # 64 MiB: above glibc's largest mmap threshold (32 MiB), so a result is a fresh mapping unless
+    # the recycling pool holds a free block of that size (left by an earlier test): empty it first
+    recycle.clear()
     big = mg.tensor(np.ones((4096, 4096), dtype=np.float32))
     with mg.profile() as prof:
         for _ in range(3):
