@@ -467,8 +467,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets):
             if output_grads is None:
                 continue
             # outputs_alive keeps self.output valid in there
-            grads = (function.backward(*output_grads) if _profiler is None
-                     else _profiler.backward(function, output_grads))
+            grads = _backward_toward(function, output_grads, needed, target_ids)
             del outputs_alive
             grads = grads if isinstance(grads, tuple) else (grads,)
             for x, g in zip(function.inputs, grads):
@@ -491,6 +490,25 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets):
                 if tensor.creator is None and tensor._requires_grad:
                     _accumulate_leaf(tensor, gradient, create_graph)
     return results
+
+
+def _backward_toward(function, output_grads, needed, target_ids):
+    """function.backward, asking only for the input gradients that lead somewhere.
+
+    With targets (`grad`), an input that is neither a target nor made by a needed function gets no
+    gradient: `needs_input_grad` says so while backward runs, so e.g. a gradient penalty's
+    d(critic)/d(input) skips every weight gradient, as PyTorch's engine does."""
+    run = function.backward if _profiler is None else (lambda *g: _profiler.backward(function, g))
+    if needed is None:
+        return run(*output_grads)
+    recorded = function.needs_input_grad
+    function.needs_input_grad = tuple(
+        wants and (id(x) in target_ids or (x.creator is not None and id(x.creator) in needed))
+        for wants, x in zip(recorded, function.inputs))
+    try:
+        return run(*output_grads)
+    finally:
+        function.needs_input_grad = recorded
 
 
 def _take_output_gradients(function, pending):

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import minigan as mg
+import minigan.functional as F
 
 
 def leaf(values):
@@ -52,6 +53,23 @@ def test_grad_does_not_touch_dot_grad_and_prunes_unrelated_branches():
     gx, = mg.grad(y, x)
     np.testing.assert_allclose(gx.numpy(), [3.0, 4.0])
     assert x.grad is None and w.grad is None
+
+
+def test_grad_skips_input_gradients_that_lead_to_no_target():
+    """d(out)/dx through two linear layers needs the x-side products only: 2 GEMMs, not the 4 that
+    also give the weights' gradients; and the same retained graph still gives those afterwards."""
+    rng = np.random.default_rng(0)
+    x = mg.tensor(rng.standard_normal((4, 5)), requires_grad=True)
+    w1, w2 = (mg.tensor(rng.standard_normal(shape), requires_grad=True) for shape in ((6, 5), (3, 6)))
+    out = F.linear(F.linear(x, w1).tanh(), w2).sum()
+    with mg.profile() as prof:
+        gx, = mg.grad(out, x, retain_graph=True)
+    (gemms,) = [r["calls"] for r in prof.rows() if r["name"] == "GEMM"]
+    assert gemms == 2
+    out.backward()
+    h = np.tanh(x.numpy() @ w1.numpy().T)
+    np.testing.assert_allclose(w2.grad.numpy(), np.ones((3, 4)) @ h)
+    np.testing.assert_allclose(gx.numpy(), x.grad.numpy())
 
 
 def test_grad_of_intermediate_tensor():
