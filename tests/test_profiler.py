@@ -203,3 +203,14 @@ def test_a_conv_is_split_into_its_gemm_and_the_work_around_it():
 def test_gemm_sizes_follow_matmul_promotion_and_broadcasting(a_shape, b_shape):
     from minigan.profiler import _product_size
     assert _product_size(a_shape, b_shape) == np.matmul(np.ones(a_shape), np.ones(b_shape)).size
+
+
+def test_op_gemms_take_broadcast_operands():
+    """A zero-stride operand (the gradient of a mean) is copied before the product, never changed."""
+    from minigan import profiler
+    rng = np.random.default_rng(0)
+    ones = np.broadcast_to(np.float32(0.5), (3, 1))
+    x = rng.standard_normal((3, 7)).astype(np.float32)
+    np.testing.assert_allclose(profiler.matmul(np, ones.T, x), 0.5 * x.sum(0, keepdims=True), rtol=1e-6)
+    with mg.profile():
+        np.testing.assert_allclose(profiler.matmul(np, x.T, ones), 0.5 * x.sum(0)[:, None], rtol=1e-6)
