@@ -155,3 +155,13 @@ def test_energy_variants_train_three_steps(name, spec):
     assert D(batch(spec)).shape == batch(spec).shape  # the auto-encoder reconstructs the input's shape
     if spec.is_image:
         assert float(samples.data.min()) >= -1.0 and float(samples.data.max()) <= 1.0
+
+
+def test_began_generator_norm_option():
+    """Batch norm in G by default on images (G collapses without it, see the docstring); 'none' is the
+    paper's G; anything else is named in the error."""
+    norms = lambda variant: [m for m in variant.nets["G"].modules() if isinstance(m, mg.nn.BatchNorm2d)]
+    assert norms(gans.create("began", IMAGES))
+    assert not norms(gans.create("began", IMAGES, generator_norm="none"))
+    with pytest.raises(ValueError, match="generator_norm must be 'batch' or 'none', got 'layer'"):
+        gans.create("began", IMAGES, generator_norm="layer")
