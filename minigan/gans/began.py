@@ -64,9 +64,9 @@ class BEGAN(Variant):
 
     def build(self):
         c = self.config
+        if c["generator_norm"] not in ("batch", "none"):
+            raise ValueError(f"began: generator_norm must be 'batch' or 'none', got {c['generator_norm']!r}")
         if self.data.is_image:
-            if c["generator_norm"] not in ("batch", "none"):
-                raise ValueError(f"began: generator_norm must be 'batch' or 'none', got {c['generator_norm']!r}")
             G = conv_generator(self.data, c["z_dim"], norm=c["generator_norm"])
             if c["generator_norm"] == "batch":
                 dcgan_init_(G)   # as measured (docstring): the DCGAN generator, its init included
