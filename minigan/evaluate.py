@@ -44,12 +44,15 @@ def evaluate_run(run_dir, n=None, device=None, seed=0, model=None, averaged=True
 
 
 def _plain(found):
-    """Numbers only (histograms and arrays are left out of the table)."""
+    """Numbers, strings and lists (per-mode counts, class histograms) as plain Python values: JSON
+    keeps them all, the printed table only the scalars."""
     return {k: (v.item() if hasattr(v, "item") else v) for k, v in found.items()
-            if isinstance(v, (int, float, np.number, str))}
+            if isinstance(v, (int, float, np.number, str, list))}
 
 
 def format_results(results):
+    """The scalar results as an aligned two-column table (lists are in `--json` only)."""
+    results = {k: v for k, v in results.items() if not isinstance(v, list)}
     width = max(len(k) for k in results)
     lines = []
     for key, value in results.items():

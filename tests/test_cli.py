@@ -70,7 +70,9 @@ def test_train_sample_eval_end_to_end(tmp_path, capsys):
     assert cli.main(["eval", str(out), "--json", str(report)]) == 0
     results = json.loads(report.read_text())
     assert results["num_modes"] == 8 and 0 <= results["modes_covered"] <= 8
-    assert "high_quality_fraction" in capsys.readouterr().out
+    assert len(results["counts"]) == 8 and min(results["counts"]) == results["fewest_in_a_mode"]
+    printed = capsys.readouterr().out
+    assert "high_quality_fraction" in printed and "fewest_in_a_mode" in printed and "counts" not in printed
     assert cli.main(["train", "gan", "--dataset", "ring8", "--steps", "4", "--out", str(out), "--resume", "-q"]) == 0
     assert json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])["step"] == 4
 

@@ -27,7 +27,9 @@ def toy_mode_metrics(points, centers, std, min_count=None, threshold=HIGH_QUALIT
     points: (N, D) array or Tensor; centers: (K, D); std: one isotropic std for every mode.
     Returns a dict: `modes_covered`, `num_modes`, `high_quality_fraction`, `kl_to_uniform` (KL of
     the high-quality samples' mode histogram to uniform, PacGAN's "reverse KL"; NaN when there is
-    no high-quality sample) and `counts` (high-quality samples per mode, a list of K ints).
+    no high-quality sample), `fewest_in_a_mode` and `most_in_a_mode` (the smallest and largest of
+    the counts: a mode "covered" by a handful of samples shows up here) and `counts` (high-quality
+    samples per mode, a list of K ints).
     """
     points = _as_2d(points, "points")
     centers = _as_2d(centers, "centers")
@@ -55,6 +57,8 @@ def toy_mode_metrics(points, centers, std, min_count=None, threshold=HIGH_QUALIT
             "num_modes": len(centers),
             "high_quality_fraction": float(counts.sum() / len(points)),
             "kl_to_uniform": kl_to_uniform(counts),
+            "fewest_in_a_mode": int(counts.min()),
+            "most_in_a_mode": int(counts.max()),
             "counts": counts.tolist()}
 
 

@@ -29,6 +29,7 @@ def test_collapsed_samples_cover_one_mode():
     result = toy_mode_metrics(points, toy.centers, toy.std)
     assert result["modes_covered"] == 1 and result["high_quality_fraction"] == 1.0
     assert result["counts"][7] == 2500
+    assert result["fewest_in_a_mode"] == 0 and result["most_in_a_mode"] == 2500
     assert result["kl_to_uniform"] == pytest.approx(math.log(25))
 
 
@@ -45,6 +46,7 @@ def test_the_three_std_boundary_and_nearest_mode():
     points = np.array([[2.9, 0.0], [0.0, -3.1], [7.5, 0.0], [6.5, 0.0]])   # std 1
     result = toy_mode_metrics(points, centers, std=1.0)
     assert result["counts"] == [1, 1]            # 2.9 -> mode 0; 7.5 is 2.5 from mode 1; 3.1 and 3.5 are out
+    assert result["fewest_in_a_mode"] == result["most_in_a_mode"] == 1
     assert result["high_quality_fraction"] == 0.5
 
 
@@ -53,6 +55,8 @@ def test_min_count_ignores_modes_with_few_samples():
     points = np.concatenate([np.repeat(toy.centers[:1], 2481, axis=0), np.repeat(toy.centers[1:2], 19, axis=0)])
     assert toy_mode_metrics(points, toy.centers, toy.std)["modes_covered"] == 2      # default: >= 1 sample
     assert toy_mode_metrics(points, toy.centers, toy.std, min_count=20)["modes_covered"] == 1
+    lopsided = toy_mode_metrics(points[:2490], toy.centers[:2], toy.std)   # 2,481 and 9 samples
+    assert (lopsided["fewest_in_a_mode"], lopsided["most_in_a_mode"]) == (9, 2481)
 
 
 def test_accepts_tensors_and_rejects_bad_shapes():
