@@ -10,7 +10,10 @@ def _cmd_list(args):
     from minigan import gans
     from minigan.gradcheck import registry
     print("devices:  cpu" + ("  cuda" if mg.cuda.is_available() else "  (cuda: not available)"))
-    print("variants: " + ", ".join(gans.names()))
+    print("variants:")
+    width = max(len(name) for name in gans.names())
+    for name in gans.names():
+        print(f"  {name:<{width}}  {gans.summary(name)}")
     print("datasets: " + ", ".join(mg.data.DATASETS))
     print(f"ops with gradient checks ({len(registry.registered_ops())}): " + ", ".join(registry.registered_ops()))
     return 0
@@ -145,35 +148,41 @@ def build_parser():
     check.set_defaults(run=_cmd_gradcheck)
 
     train = commands.add_parser("train", help="train a GAN variant (see `minigan list`)")
-    train.add_argument("variant")
-    train.add_argument("--dataset", default="mnist")
-    train.add_argument("--steps", type=int, default=2000)
+    train.add_argument("variant", help="gan, dcgan, wgan-gp, ... (`minigan list` shows them all)")
+    train.add_argument("--dataset", default="mnist",
+                       help="mnist (default), fashion-mnist, stacked-mnist, or a 2-D toy: ring8, grid25, spiral")
+    train.add_argument("--steps", type=int, default=2000,
+                       help="generator steps to train (default 2000); with --resume, the total to reach")
     train.add_argument("--batch-size", type=int, default=0, help="default: the variant's")
-    train.add_argument("--device", default="cpu")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    train.add_argument("--seed", type=int, default=0, help="seeds the weights, noise and data order (default 0)")
     train.add_argument("--out", help="run directory (default runs/VARIANT-DATASET)")
-    train.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint, with its saved settings (only --steps may change)")
     train.add_argument("--data-dir", help="folder with MNIST IDX files (default: $MINIGAN_DATA or the embedded subset)")
-    train.add_argument("--sample-every", type=int, default=500)
-    train.add_argument("--checkpoint-every", type=int, default=500)
-    train.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a variant hyperparameter")
+    train.add_argument("--sample-every", type=int, default=500,
+                       help="write samples/step_XXXXXX.png every N steps and at the end (default 500; 0: at the end only)")
+    train.add_argument("--checkpoint-every", type=int, default=500,
+                       help="write checkpoint.npz every N steps, at the end and on Ctrl-C (default 500; 0: not every N)")
+    train.add_argument("--set", action="append", metavar="KEY=VALUE",
+                       help="override a hyperparameter, repeatable: --set lr=1e-4 --set betas=0.5,0.9; "
+                            "--set ema=0.999 (sample from a weight average), --set lr_schedule=linear")
     train.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=_cmd_train)
 
     sample = commands.add_parser("sample", help="draw samples from a trained run")
-    sample.add_argument("run_dir")
-    sample.add_argument("-n", type=int, default=64)
+    sample.add_argument("run_dir", help="a folder written by `minigan train`")
+    sample.add_argument("-n", type=int, default=64, help="how many samples (default 64)")
     sample.add_argument("--png", help="write a grid (images) or a scatter plot (2-D toys)")
     sample.add_argument("--npy", help="write float32 samples: images (N, C, H, W) in [0, 1], toys (N, 2)")
-    sample.add_argument("--seed", type=int, default=0)
-    sample.add_argument("--device", default=None)
+    sample.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
+    sample.add_argument("--device", default=None, help="cpu or cuda (default: the run's)")
     sample.set_defaults(run=_cmd_sample)
 
     evaluate = commands.add_parser("eval", help="the run's metrics, as a table (and JSON)")
-    evaluate.add_argument("run_dir")
+    evaluate.add_argument("run_dir", help="a folder written by `minigan train`")
     evaluate.add_argument("-n", type=int, default=None, help="samples to evaluate (default per dataset)")
     evaluate.add_argument("--json", help="also write the results to this file")
-    evaluate.add_argument("--device", default=None)
+    evaluate.add_argument("--device", default=None, help="cpu or cuda (default: the run's)")
     evaluate.set_defaults(run=_cmd_eval)
 
     bench = commands.add_parser("bench", help="time ops, training steps and memory against PyTorch")

@@ -53,6 +53,14 @@ class RunConfig:
     log_every: int = 10
     options: dict = field(default_factory=dict)   # variant hyperparameter overrides
 
+    def __post_init__(self):
+        """Bad numbers fail here, before any training (a 0 in `step % sample_every` would fail after it)."""
+        lowest = {"steps": 1, "batch_size": 0, "sample_every": 0, "checkpoint_every": 0, "log_every": 1}
+        for name, low in lowest.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"RunConfig: {name} must be an integer >= {low}, got {value!r}")
+
 
 def data_spec(dataset, images):
     shape = tuple(images.shape[1:]) if hasattr(images, "shape") else tuple(images[0].shape)
@@ -152,9 +160,9 @@ class Run:
                     log.write(json.dumps({"step": self.step, **logs}) + "\n")
                     log.flush()
                     bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items()}, refresh=False)
-                if self.step % c.sample_every == 0 or self.step == c.steps:
+                if _every(self.step, c.sample_every) or self.step == c.steps:
                     self.save_samples()
-                if self.step % c.checkpoint_every == 0 or self.step == c.steps:
+                if _every(self.step, c.checkpoint_every) or self.step == c.steps:
                     self.save_checkpoint()
                 bar.update(1)
         except KeyboardInterrupt:
@@ -176,6 +184,11 @@ class Run:
             viz.save_toy_scatter(samples, path, centers=datasets.toy(self.config.dataset).centers,
                                  title=f"{self.config.variant}, step {self.step}{_average_note(self.variant)}")
         return path
+
+
+def _every(step, period):
+    """Whether `step` is a multiple of `period`; a period of 0 means never (the last step still counts)."""
+    return period > 0 and step % period == 0
 
 
 def _average_note(variant):

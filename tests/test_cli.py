@@ -37,6 +37,8 @@ def test_list_names_devices_and_ops(capsys):
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out
     assert "cpu" in out and "conv2d" in out
+    assert "  wgan-gp  WGAN-GP (Gulrajani et al. 2017)" in out     # each variant with its paper's line
+    assert all(len(line) <= 111 for line in out.splitlines() if line.startswith("  "))
 
 
 def test_bench_quick_writes_json_and_png(tmp_path, capsys):

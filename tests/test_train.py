@@ -27,6 +27,20 @@ def test_run_directory_holds_config_log_checkpoint_and_samples(tmp_path):
     assert int(state["step"]) == 3
 
 
+def test_zero_periods_sample_and_checkpoint_at_the_end_only(tmp_path):
+    Run(str(tmp_path), RunConfig(variant="gan", dataset="ring8", steps=3, batch_size=8, sample_every=0,
+                                 checkpoint_every=0)).train(progress=False)
+    assert os.listdir(tmp_path / "samples") == ["step_000003.png"]
+    assert int(mg.load(str(tmp_path / "checkpoint.npz"))["step"]) == 3
+
+
+@pytest.mark.parametrize("name, value", [("steps", 0), ("sample_every", -1), ("checkpoint_every", 2.5),
+                                         ("log_every", 0), ("batch_size", -4)])
+def test_bad_run_numbers_are_named_before_training(tmp_path, name, value):
+    with pytest.raises(ValueError, match=f"RunConfig: {name} must be an integer >= ., got {value}"):
+        RunConfig(variant="gan", dataset="ring8", **{name: value})
+
+
 def test_nan_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
     run = Run(str(tmp_path), config(steps=6))
     real_step = run.variant.generator_step
