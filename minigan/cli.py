@@ -92,6 +92,14 @@ def _number(text):
     return text
 
 
+def _positive_int(text):
+    """argparse type for sample counts: the message names the bad value."""
+    value = _number(text)
+    if not isinstance(value, int) or value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
 def _cmd_sample(args):
     import numpy as np
 
@@ -171,7 +179,7 @@ def build_parser():
 
     sample = commands.add_parser("sample", help="draw samples from a trained run")
     sample.add_argument("run_dir", help="a folder written by `minigan train`")
-    sample.add_argument("-n", type=int, default=64, help="how many samples (default 64)")
+    sample.add_argument("-n", type=_positive_int, default=64, help="how many samples (default 64)")
     sample.add_argument("--png", help="write a grid (images) or a scatter plot (2-D toys)")
     sample.add_argument("--npy", help="write float32 samples: images (N, C, H, W) in [0, 1], toys (N, 2)")
     sample.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
@@ -180,7 +188,7 @@ def build_parser():
 
     evaluate = commands.add_parser("eval", help="the run's metrics, as a table (and JSON)")
     evaluate.add_argument("run_dir", help="a folder written by `minigan train`")
-    evaluate.add_argument("-n", type=int, default=None, help="samples to evaluate (default per dataset)")
+    evaluate.add_argument("-n", type=_positive_int, default=None, help="samples to evaluate (default per dataset)")
     evaluate.add_argument("--json", help="also write the results to this file")
     evaluate.add_argument("--device", default=None, help="cpu or cuda (default: the run's)")
     evaluate.set_defaults(run=_cmd_eval)

@@ -2,6 +2,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from minigan import cli
 from minigan.gradcheck import registry
@@ -86,6 +87,13 @@ def test_sample_writes_images_in_zero_one(tmp_path):
     assert cli.main(["sample", str(out), "-n", "5", "--npy", str(npy)]) == 0
     images = np.load(npy)
     assert images.shape == (5, 1, 28, 28) and images.min() >= 0.0 and images.max() <= 1.0
+
+
+@pytest.mark.parametrize("command", ["sample", "eval"])
+def test_a_sample_count_below_one_is_named(tmp_path, capsys, command):
+    with pytest.raises(SystemExit):
+        cli.main([command, str(tmp_path), "-n", "-3"])
+    assert "argument -n: expected a positive integer, got '-3'" in capsys.readouterr().err
 
 
 def test_eval_of_missing_run_is_a_clear_error(tmp_path, capsys):
