@@ -100,6 +100,11 @@ def _positive_int(text):
     return value
 
 
+def _batch_sizes(text):
+    """argparse type for --batch: "64,256" -> (64, 256)."""
+    return tuple(_positive_int(part) for part in text.split(","))
+
+
 def _cmd_sample(args):
     import numpy as np
 
@@ -136,8 +141,7 @@ def _cmd_eval(args):
 
 def _cmd_bench(args):
     from minigan import bench
-    batches = tuple(int(b) for b in args.batch.split(",")) if args.batch else None
-    bench.run(device=args.device, compare=args.compare, sections=args.sections.split(","), batches=batches,
+    bench.run(device=args.device, compare=args.compare, sections=args.sections.split(","), batches=args.batch,
               repeats=args.repeats, json_path=args.json, png_path=args.png, quick=args.quick)
     return 0
 
@@ -197,7 +201,7 @@ def build_parser():
     bench.add_argument("--device", default="cpu", help="cpu, or cuda (times our kernels, the im2col path and torch)")
     bench.add_argument("--compare", default="torch", choices=["torch", "none"], help="the peer (default torch)")
     bench.add_argument("--sections", default="ops,steps,memory", help="any of ops,steps,memory (default all)")
-    bench.add_argument("--batch", help="batch sizes of the conv cases, e.g. 64,256 (default 64; cuda 64,256); "
+    bench.add_argument("--batch", type=_batch_sizes, help="batch sizes of the conv cases, e.g. 64,256 (default 64; cuda 64,256); "
                                        "the training steps use the first")
     bench.add_argument("--repeats", type=int, default=15, help="timed calls per engine (median reported)")
     bench.add_argument("--json", help="also write the results to this JSON file")
@@ -212,7 +216,8 @@ def main(argv=None):
     try:
         return args.run(args)
     except (ValueError, RuntimeError, KeyError, FileNotFoundError) as error:
-        print(f"minigan {args.command}: {error}", file=sys.stderr)
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error   # no repr quotes
+        print(f"minigan {args.command}: {message}", file=sys.stderr)
         return 2
 
 

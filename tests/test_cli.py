@@ -96,6 +96,14 @@ def test_a_sample_count_below_one_is_named(tmp_path, capsys, command):
     assert "argument -n: expected a positive integer, got '-3'" in capsys.readouterr().err
 
 
+def test_bad_bench_batch_and_unknown_gradcheck_op_are_named(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["bench", "--batch", "64,x"])
+    assert "argument --batch: expected a positive integer, got 'x'" in capsys.readouterr().err
+    assert cli.main(["gradcheck", "--op", "bogus"]) == 2
+    assert capsys.readouterr().err.startswith("minigan gradcheck: no gradient check registered for op 'bogus'")
+
+
 def test_eval_of_missing_run_is_a_clear_error(tmp_path, capsys):
     assert cli.main(["eval", str(tmp_path / "none")]) == 2
     assert "config.json is missing" in capsys.readouterr().err

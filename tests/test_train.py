@@ -87,6 +87,22 @@ def test_unknown_variant_and_option_are_named(tmp_path):
         Run(str(tmp_path / "b"), RunConfig(variant="gan", dataset="ring8", options={"learning_rate": 1.0}))
 
 
+@pytest.mark.parametrize("option, value, message", [
+    ("lr", "abc", "option lr expects a number, got 'abc'"),
+    ("betas", 0.5, r"option betas expects 2 numbers \(e.g. 0.5,0.999\), got 0.5"),
+    ("n_critic", 2.5, "option n_critic expects an integer, got 2.5"),
+    ("lr_schedule", 3, "option lr_schedule expects a string, got 3")])
+def test_an_option_of_the_wrong_kind_is_named(tmp_path, option, value, message):
+    with pytest.raises(ValueError, match="gan: " + message):
+        Run(str(tmp_path), RunConfig(variant="gan", dataset="ring8", options={option: value}))
+
+
+def test_options_are_normalised_to_their_defaults_kind(tmp_path):
+    run = Run(str(tmp_path), RunConfig(variant="wgan-gp", dataset="ring8", options={"n_critic": 2.0, "betas": [0.0, 0.9]}))
+    assert run.variant.config["n_critic"] == 2 and isinstance(run.variant.config["n_critic"], int)
+    assert run.variant.config["betas"] == (0.0, 0.9)
+
+
 def test_train_function_defaults_the_run_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     train.train("gan", dataset="ring8", steps=1, batch_size=4, progress=False)

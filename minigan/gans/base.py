@@ -40,6 +40,8 @@ class Variant:
         unknown = sorted(set(overrides) - set(self.all_defaults()))
         if unknown:
             raise ValueError(f"{self.name}: unknown option(s) {unknown}; known: {sorted(self.all_defaults())}")
+        overrides = {key: _checked_option(self.name, key, self.all_defaults()[key], value)
+                     for key, value in overrides.items()}
         self.data = data
         self.config = {**self.all_defaults(), **({} if data.is_image else self.toy_defaults), **overrides}
         self.nets = self.build()
@@ -175,3 +177,26 @@ class _Frozen:
     def __exit__(self, *exc):
         for p in self.params:
             p.requires_grad = True
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _checked_option(variant, key, default, value):
+    """An override must be of its default's kind: a string, an integer (2.0 becomes 2), a number, or as
+    many numbers as the default tuple (a resumed run's config.json gives tuples back as lists)."""
+    if isinstance(default, str):
+        ok, kind = isinstance(value, str), "a string"
+    elif isinstance(default, tuple):
+        ok = isinstance(value, (tuple, list)) and len(value) == len(default) and all(map(_is_number, value))
+        kind = f"{len(default)} numbers (e.g. {','.join(map(str, default))})"
+    elif isinstance(default, int):
+        ok, kind = _is_number(value) and int(value) == value, "an integer"
+    else:
+        ok, kind = _is_number(value), "a number"
+    if not ok:
+        raise ValueError(f"{variant}: option {key} expects {kind}, got {value!r}")
+    if isinstance(default, tuple):
+        return tuple(value)
+    return int(value) if isinstance(default, int) else value
