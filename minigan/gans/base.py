@@ -33,8 +33,13 @@ class Variant:
 
     name = None
     defaults = {}           # hyperparameters; the subclass docstring says where each comes from
-    toy_defaults = {}       # what differs on 2-D points (e.g. WGAN-GP's toy penalty weight)
+    toy_defaults = {}       # what else differs on 2-D points (e.g. WGAN-GP's toy penalty weight)
     state_keys = ()         # extra numbers saved in checkpoints (BEGAN's k_t, ...)
+    # Every variant draws 2-D noise on 2-D points, as the toy code of WGAN-GP's authors (gan_toy.py)
+    # and PacGAN do. With the image z (100 dims) G needs far longer to form tight clusters: wgan-gp
+    # on ring8 after 2,000 of 3,000 linearly decayed steps, 52.8% high-quality samples with z of 2
+    # dims against 4.4% with 100 (README, "Measured so far").
+    TOY_Z_DIM = 2
 
     def __init__(self, data, **overrides):
         unknown = sorted(set(overrides) - set(self.all_defaults()))
@@ -43,7 +48,8 @@ class Variant:
         overrides = {key: _checked_option(self.name, key, self.all_defaults()[key], value)
                      for key, value in overrides.items()}
         self.data = data
-        self.config = {**self.all_defaults(), **({} if data.is_image else self.toy_defaults), **overrides}
+        toy = {} if data.is_image else {"z_dim": self.TOY_Z_DIM, **self.toy_defaults}
+        self.config = {**self.all_defaults(), **toy, **overrides}
         self.nets = self.build()
         self.optimizers = self.build_optimizers()
         decay = float(self.config["ema"])

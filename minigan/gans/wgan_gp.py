@@ -5,8 +5,8 @@ one a ~ U[0, 1) per sample (the paper's Algorithm 1); G: -E[D(G(z))]. The critic
 BatchNorm, which would make a sample's gradient depend on the rest of the batch (paper, section 4).
 Defaults from the authors' code (igul222/improved_wgan_training): Adam 1e-4, betas (0.5, 0.9),
 n_critic 5; on images (`gan_mnist.py`) lambda 10 and batch 64 (theirs is 50); on 2-D toys
-(`gan_toy.py`) lambda 0.1 ("smaller lambda makes things faster for toy tasks") and batch 256
-(its z has 2 dims; minigan keeps the shared 100).
+(`gan_toy.py`) lambda 0.1 ("smaller lambda makes things faster for toy tasks"), batch 256 and
+z of 2 dims (every variant's toy noise, `Variant.TOY_Z_DIM`).
 Networks: the DCGAN conv nets on images with `conv_discriminator(norm="none")`, MLPs on toys,
 all with the layers' default init (the authors' code uses He/Glorot init, not DCGAN's N(0, 0.02)).
 Logged: `gradient_penalty` and `wasserstein_estimate` = E[D(x)] - E[D(G(z))].

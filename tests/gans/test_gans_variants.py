@@ -39,3 +39,12 @@ def test_variant_trains_checkpoints_and_resumes_identically(variant, dataset, tm
     assert all(np.isfinite(v) for r in expected for k, v in r.items())
     assert (whole / "checkpoint.npz").exists() and (whole / "losses.png").exists()
     assert list((whole / "samples").glob("step_*.png"))
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_toy_noise_is_two_dimensional_and_images_keep_their_own(variant):
+    points, digits = gans.DataSpec("ring8", (2,)), gans.DataSpec("mnist", (1, 28, 28), 10)
+    toy = gans.create(variant, points)
+    assert toy.config["z_dim"] == 2 and toy.sample_noise(5).shape == (5, 2)
+    assert gans.create(variant, points, z_dim=7).sample_noise(3).shape == (3, 7)   # an override wins
+    assert gans.create(variant, digits).config["z_dim"] == gans.get(variant).all_defaults()["z_dim"] > 2
