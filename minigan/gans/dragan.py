@@ -18,9 +18,10 @@ D scores fakes above reals, and G drifts as one blob (at 2k steps: 0/8 modes). c
 steps) and a symmetric U[-1, 1) perturbation (1.5k) collapse too: the region's size is not the
 cause. lambda 1 gave 8/8 modes and lambda 0.1 7/8 at 4k steps, both a diffuse ring (minigan's
 README; one seed each, so 1 over 0.1 is a weak preference). Given time, lambda 1 is sharp: 100k
-steps with `lr_schedule=linear` end at 8/8 modes and 84.5% high-quality samples on ring8. The
-critic update matches PyTorch's to float64 precision (tests/gans), so no bug is involved. WGAN-GP's
-authors lower their lambda for toys too (to 0.1, `gan_toy.py`).
+steps with `lr_schedule=linear` end at 8/8 modes and 84.5% high-quality samples on ring8 (measured
+with 100-dim noise, before toys got 2-D noise). The critic update matches PyTorch's to float64
+precision (tests/gans), so no bug is involved. WGAN-GP's authors lower their lambda for toys too
+(to 0.1, `gan_toy.py`).
 """
 import minigan as mg
 from minigan.gans import register
