@@ -120,7 +120,14 @@ class Run:
         if not os.path.exists(path):
             raise FileNotFoundError(f"resume: {path} does not exist")
         state = mg.load(path, device=self.config.device)
-        self.variant.load_state_dict(state["variant"])
+        try:
+            self.variant.load_state_dict(state["variant"])
+        except RuntimeError as error:
+            if "size mismatch" in str(error) and not self.spec.is_image and "z_dim" not in self.config.options:
+                raise RuntimeError(
+                    f"{error}\n{self.out} may come from before 2-D toys got 2-D noise: such runs used z_dim 100 "
+                    f"(sngan 128); add \"z_dim\": 100 to \"options\" in its config.json") from error
+            raise
         self.loader.load_state_dict(state["loader"])
         backend.set_rng_state(json.loads(state["rng"]))
         self.fixed_z = state["fixed_z"]

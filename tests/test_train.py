@@ -103,6 +103,16 @@ def test_options_are_normalised_to_their_defaults_kind(tmp_path):
     assert run.variant.config["betas"] == (0.0, 0.9)
 
 
+def test_a_toy_run_with_other_noise_names_z_dim_when_it_cannot_load(tmp_path):
+    Run(str(tmp_path), RunConfig(variant="gan", dataset="ring8", steps=1, batch_size=8,
+                                 options={"z_dim": 100})).train(progress=False)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    saved["options"] = {}                              # as a run made when toys drew 100-dim noise
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    with pytest.raises(RuntimeError, match='add "z_dim": 100 to "options"'):
+        train.load_run(str(tmp_path))
+
+
 def test_train_function_defaults_the_run_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     train.train("gan", dataset="ring8", steps=1, batch_size=4, progress=False)
