@@ -169,7 +169,8 @@ def build_parser():
     train.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     train.add_argument("--seed", type=int, default=0, help="seeds the weights, noise and data order (default 0)")
     train.add_argument("--out", help="run directory (default runs/VARIANT-DATASET)")
-    train.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint, with its saved settings (only --steps may change)")
+    train.add_argument("--resume", action="store_true",
+                       help="continue the run in --out from its checkpoint, with its saved settings (only --steps may change)")
     train.add_argument("--data-dir", help="folder with MNIST IDX files (default: $MINIGAN_DATA or the embedded subset)")
     train.add_argument("--sample-every", type=int, default=500,
                        help="write samples/step_XXXXXX.png every N steps and at the end (default 500; 0: at the end only)")

@@ -42,14 +42,14 @@ class Variant:
     TOY_Z_DIM = 2
 
     def __init__(self, data, **overrides):
-        unknown = sorted(set(overrides) - set(self.all_defaults()))
+        defaults = self.all_defaults()
+        unknown = sorted(set(overrides) - set(defaults))
         if unknown:
-            raise ValueError(f"{self.name}: unknown option(s) {unknown}; known: {sorted(self.all_defaults())}")
-        overrides = {key: _checked_option(self.name, key, self.all_defaults()[key], value)
-                     for key, value in overrides.items()}
+            raise ValueError(f"{self.name}: unknown option(s) {unknown}; known: {sorted(defaults)}")
+        overrides = {key: _checked_option(self.name, key, defaults[key], value) for key, value in overrides.items()}
         self.data = data
         toy = {} if data.is_image else {"z_dim": self.TOY_Z_DIM, **self.toy_defaults}
-        self.config = {**self.all_defaults(), **toy, **overrides}
+        self.config = {**defaults, **toy, **overrides}
         self.nets = self.build()
         self.optimizers = self.build_optimizers()
         decay = float(self.config["ema"])
