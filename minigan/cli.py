@@ -216,7 +216,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, RuntimeError, KeyError, FileNotFoundError) as error:
+    except (ValueError, RuntimeError, KeyError, FileNotFoundError, NotADirectoryError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error   # no repr quotes
         print(f"minigan {args.command}: {message}", file=sys.stderr)
         return 2

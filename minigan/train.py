@@ -69,12 +69,20 @@ def data_spec(dataset, images):
 
 
 class Run:
-    """A training run in a directory: builds everything from `config.json`, trains, checkpoints."""
+    """A training run in a directory: builds everything from `config.json`, trains, checkpoints.
 
-    def __init__(self, out, config=None, resume=False, device=None):
-        self.out = out
-        os.makedirs(os.path.join(out, "samples"), exist_ok=True)
+    `read_only` (sampling, evaluating; implies resume) loads the latest checkpoint and writes nothing:
+    the run may still be training in another process, and a mistyped path must not become a folder.
+    """
+
+    def __init__(self, out, config=None, resume=False, device=None, read_only=False):
+        self.out, self.read_only = out, read_only
+        resume = resume or read_only
+        if os.path.exists(out) and not os.path.isdir(out):
+            raise NotADirectoryError(f"{out} is a file, not a run directory")
         self.config = self._config(config, resume)
+        if not read_only:
+            os.makedirs(os.path.join(out, "samples"), exist_ok=True)
         if device is not None:  # e.g. sample on another device than the run trained on
             self.config.device = backend.check_device(device)
         backend.manual_seed(self.config.seed)
@@ -105,7 +113,9 @@ class Run:
             if config is not None and config.steps != saved.steps:
                 saved.steps = config.steps  # resuming may extend a run
             config = saved
-        _write_json(path, asdict(config))
+        if not self.read_only:
+            os.makedirs(self.out, exist_ok=True)
+            _write_json(path, asdict(config))
         return config
 
     def state_dict(self):
@@ -132,7 +142,8 @@ class Run:
         backend.set_rng_state(json.loads(state["rng"]))
         self.fixed_z = state["fixed_z"]
         self.step = int(state["step"])
-        _truncate_log(os.path.join(self.out, "metrics.jsonl"), self.step)
+        if not self.read_only:  # training goes on from here: later lines would be logged twice
+            _truncate_log(os.path.join(self.out, "metrics.jsonl"), self.step)
 
     # ------------------------------------------------------------------------------- training
     def train_step(self):
@@ -154,6 +165,8 @@ class Run:
 
     def train(self, progress=True):
         """Train to `config.steps`, checkpointing every `checkpoint_every` steps and on Ctrl-C."""
+        if self.read_only:
+            raise RuntimeError(f"{self.out} was loaded read-only (load_run); train it with Run(out, resume=True)")
         c = self.config
         bar = tqdm(total=c.steps, initial=self.step, desc=f"{c.variant} on {c.dataset}", unit="step",
                    disable=not progress, dynamic_ncols=True)
@@ -236,5 +249,6 @@ def train(variant, dataset="mnist", steps=2000, out=None, resume=False, progress
 
 
 def load_run(out, device=None):
-    """A finished (or interrupted) run with its latest checkpoint loaded, for sampling and eval."""
-    return Run(out, resume=True, device=device)
+    """A run (finished, interrupted or still training) with its latest checkpoint loaded, for sampling
+    and eval. Writes nothing to the run directory."""
+    return Run(out, device=device, read_only=True)

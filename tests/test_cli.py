@@ -107,3 +107,11 @@ def test_bad_bench_batch_and_unknown_gradcheck_op_are_named(capsys):
 def test_eval_of_missing_run_is_a_clear_error(tmp_path, capsys):
     assert cli.main(["eval", str(tmp_path / "none")]) == 2
     assert "config.json is missing" in capsys.readouterr().err
+    assert not (tmp_path / "none").exists()
+
+
+@pytest.mark.parametrize("command", ["eval", "sample"])
+def test_a_file_given_as_the_run_is_a_clear_error(tmp_path, capsys, command):
+    (tmp_path / "metrics.jsonl").write_text("")
+    assert cli.main([command, str(tmp_path / "metrics.jsonl")]) == 2
+    assert "metrics.jsonl is a file, not a run directory" in capsys.readouterr().err

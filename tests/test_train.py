@@ -78,6 +78,32 @@ def test_ctrl_c_saves_a_checkpoint_to_resume_from(tmp_path, monkeypatch):
 def test_resume_without_a_run_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no run in .*config.json is missing"):
         Run(str(tmp_path / "nothing"), resume=True)
+    with pytest.raises(FileNotFoundError, match="no run in"):
+        train.load_run(str(tmp_path / "typo"))
+    assert sorted(os.listdir(tmp_path)) == []          # a mistyped path leaves no folders behind
+
+
+def test_a_file_given_as_the_run_directory_is_named(tmp_path):
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(NotADirectoryError, match="notes.txt is a file, not a run directory"):
+        train.load_run(str(tmp_path / "notes.txt"))
+    with pytest.raises(NotADirectoryError, match="notes.txt is a file"):
+        Run(str(tmp_path / "notes.txt"), config())
+
+
+def test_loading_a_run_for_sampling_writes_nothing(tmp_path):
+    """A run may still be training when someone samples or evaluates it: its log, config and
+    folders must stay as the trainer left them, even past the checkpoint's step."""
+    Run(str(tmp_path), config(steps=3)).train(progress=False)
+    log = tmp_path / "metrics.jsonl"
+    log.write_text(log.read_text() + json.dumps({"step": 4, "loss_D": 1.0, "loss_G": 1.0}) + "\n")
+    before = {p.name: (p.read_bytes() if p.is_file() else None, p.stat().st_mtime_ns) for p in tmp_path.iterdir()}
+    run = train.load_run(str(tmp_path))
+    assert run.step == 3
+    after = {p.name: (p.read_bytes() if p.is_file() else None, p.stat().st_mtime_ns) for p in tmp_path.iterdir()}
+    assert after == before
+    with pytest.raises(RuntimeError, match="loaded read-only"):
+        run.train(progress=False)
 
 
 def test_unknown_variant_and_option_are_named(tmp_path):
