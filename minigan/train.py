@@ -81,8 +81,6 @@ class Run:
         if os.path.exists(out) and not os.path.isdir(out):
             raise NotADirectoryError(f"{out} is a file, not a run directory")
         self.config = self._config(config, resume)
-        if not read_only:
-            os.makedirs(os.path.join(out, "samples"), exist_ok=True)
         if device is not None:  # e.g. sample on another device than the run trained on
             self.config.device = backend.check_device(device)
         backend.manual_seed(self.config.seed)
@@ -114,7 +112,7 @@ class Run:
                 saved.steps = config.steps  # resuming may extend a run
             config = saved
         if not self.read_only:
-            os.makedirs(self.out, exist_ok=True)
+            os.makedirs(os.path.join(self.out, "samples"), exist_ok=True)
             _write_json(path, asdict(config))
         return config
 
