@@ -59,6 +59,9 @@ class BEGAN(Variant):
     state_keys = ("k_t",)
 
     def __init__(self, data, **overrides):
+        if not data.is_image and "generator_norm" in overrides:  # would otherwise be silently ignored
+            raise ValueError("began: generator_norm shapes the image generator; on 2-D toys G is an MLP "
+                             f"without norm (got generator_norm={overrides['generator_norm']!r})")
         super().__init__(data, **overrides)
         self.k_t = float(self.config["k_0"])
 

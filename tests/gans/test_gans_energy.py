@@ -165,3 +165,6 @@ def test_began_generator_norm_option():
     assert not norms(gans.create("began", IMAGES, generator_norm="none"))
     with pytest.raises(ValueError, match="generator_norm must be 'batch' or 'none', got 'layer'"):
         gans.create("began", IMAGES, generator_norm="layer")
+    with pytest.raises(ValueError, match="on 2-D toys G is an MLP without norm .*generator_norm='none'"):
+        gans.create("began", POINTS, generator_norm="none")     # named, not silently ignored
+    assert gans.create("began", POINTS).config["generator_norm"] == "batch"   # the default alone is fine
