@@ -6,9 +6,10 @@ dispatch) lives in `conv_arrays`.
 import numbers
 
 from minigan import backend
-from minigan.autograd import Function, Tensor
+from minigan.autograd import Function, Tensor, is_grad_enabled
 from minigan.ops.conv_arrays import (conv2d_backward_data_array, conv2d_backward_weight_array,  # noqa: F401
-                                     conv2d_forward_array, conv2d_output_size, conv_transpose2d_output_size)
+                                     conv2d_forward_and_columns, conv2d_forward_array, conv2d_output_size,
+                                     conv_transpose2d_output_size)
 from minigan.ops.reduce import sum
 from minigan.ops.image_args import image_batch, int_pair
 from minigan.ops.shape import getitem
@@ -44,19 +45,27 @@ def _add_bias(y, b):
 
 
 class Conv2d(Function):
-    """y = conv2d(x, w) (+ b). Its x-gradient is ConvTranspose2d, its w-gradient Conv2dGradWeight."""
+    """y = conv2d(x, w) (+ b). Its x-gradient is ConvTranspose2d, its w-gradient Conv2dGradWeight.
+    With keep_columns (the weight will want a gradient), the forward's im2col matrix of x is kept
+    for the weight gradient, which then skips gathering x's windows a second time."""
 
-    def __init__(self, stride, padding, dilation, groups):
+    def __init__(self, stride, padding, dilation, groups, keep_columns=False):
         self.options = (stride, padding, dilation, groups)
+        self.keep_columns = keep_columns
+        self.columns = None
 
     def forward(self, x, w, b=None):
-        return _add_bias(conv2d_forward_array(x, w, *self.options), b)
+        if self.keep_columns:
+            y, self.columns = conv2d_forward_and_columns(x, w, *self.options)
+        else:
+            y = conv2d_forward_array(x, w, *self.options)
+        return _add_bias(y, b)
 
     def backward(self, gy):
         x, w = self.inputs[:2]
         needs = self.needs_input_grad
         gx = ConvTranspose2d(*self.options, out_hw=x.shape[2:])(gy, w) if needs[0] else None
-        gw = Conv2dGradWeight(*self.options, w_shape=w.shape)(x, gy) if needs[1] else None
+        gw = Conv2dGradWeight(*self.options, w_shape=w.shape, columns=self.columns)(x, gy) if needs[1] else None
         gb = sum(gy, (0, 2, 3)) if len(needs) > 2 and needs[2] else None
         return gx, gw, gb
 
@@ -89,13 +98,15 @@ class Conv2dGradWeight(Function):
     """w-gradient of conv2d: the correlation of x with gy. Bilinear in (x, gy), so its own
     gradients are a conv_transpose2d (for x) and a conv2d (for gy) with the incoming ggw."""
 
-    def __init__(self, stride, padding, dilation, groups, w_shape):
+    def __init__(self, stride, padding, dilation, groups, w_shape, columns=None):
         self.options = (stride, padding, dilation, groups)
         self.w_shape = tuple(w_shape)
+        self.columns = columns   # x's im2col matrix when the conv2d forward kept it
 
     def forward(self, x, gy):
         gy = _full_output(gy, x.shape[2:], self.w_shape, self.options)
-        return conv2d_backward_weight_array(x, gy, self.w_shape, *self.options)
+        columns, self.columns = self.columns, None   # used once: the backward needs only x and gy
+        return conv2d_backward_weight_array(x, gy, self.w_shape, *self.options, columns=columns)
 
     def backward(self, ggw):
         x, gy = self.inputs
@@ -130,7 +141,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                          f"{dilation} spans {extent}, more than the padded input {padded} "
                          f"(input shape {tuple(x.shape)}, padding {padding})")
     args = (x, weight) if bias is None else (x, weight, bias)
-    y = Conv2d(stride, padding, dilation, groups)(*args)
+    keep_columns = is_grad_enabled() and weight.requires_grad
+    y = Conv2d(stride, padding, dilation, groups, keep_columns)(*args)
     return y[0] if unbatched else y
 
 

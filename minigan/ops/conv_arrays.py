@@ -41,8 +41,9 @@ def _channels_last(x, padding):
     return padded
 
 
-def _columns(x, kernel, stride, padding, dilation, groups, out_hw):
-    """The im2col matrix of x, (groups, N * Ho * Wo, kh * kw * C/groups): the one copy of x's windows."""
+def _columns(x, kernel, stride, padding, dilation, groups, out_hw, keep=False):
+    """The im2col matrix of x, (groups, N * Ho * Wo, kh * kw * C/groups): the one copy of x's windows.
+    In scratch, or with `keep` in an array of its own (for a later weight gradient)."""
     xp = backend.get_array_module(x)
     x = _channels_last(x, padding)
     n, c = x.shape[0], x.shape[3]
@@ -51,7 +52,10 @@ def _columns(x, kernel, stride, padding, dilation, groups, out_hw):
     window_shape = (groups, n, ho, wo, kh, kw, c // groups)
     windows = xp.lib.stride_tricks.as_strided(
         x, window_shape, (s_c * (c // groups), s_n, s_h * sh, s_w * sw, s_h * dh, s_w * dw, s_c))
-    columns = scratch(xp, "columns", window_shape, x.dtype)
+    if keep:
+        columns = recycle.empty_on(xp, window_shape, x.dtype)
+    else:
+        columns = scratch(xp, "columns", window_shape, x.dtype)
     columns[...] = windows
     return columns.reshape(groups, n * ho * wo, kh * kw * (c // groups))
 
@@ -70,17 +74,33 @@ def _taps_last(w, groups):
 
 def conv2d_forward_array(x, w, stride, padding, dilation, groups):
     """y[n, o] = sum over c, i, j of w[o, c, i, j] * x_padded[n, c, sh*h + dh*i, sw*w + dw*j]."""
+    return _forward(x, w, stride, padding, dilation, groups, keep_columns=False)[0]
+
+
+def conv2d_forward_and_columns(x, w, stride, padding, dilation, groups):
+    """(y, columns): conv2d's output and its im2col matrix, kept for the weight gradient
+    (`conv2d_backward_weight_array(..., columns=)` then skips gathering x's windows again).
+    columns is None where there are none (our CUDA kernels) or they would exceed
+    KEPT_COLUMNS_MAX_BYTES: a k x k window matrix is k^2 / stride^2 times the size of x."""
+    return _forward(x, w, stride, padding, dilation, groups, keep_columns=True)
+
+
+KEPT_COLUMNS_MAX_BYTES = 32 << 20   # dcgan-28's conv 64->128 keeps 12.8 MB per forward
+
+
+def _forward(x, w, stride, padding, dilation, groups, keep_columns):
     if backend.device_of(x) == "cuda" and conv_kernels.use_kernels():
-        return conv_kernels.conv2d_forward(x, w, stride, padding, dilation, groups)
+        return conv_kernels.conv2d_forward(x, w, stride, padding, dilation, groups), None
     xp = backend.get_array_module(x)
     n, o = x.shape[0], w.shape[0]
     out_hw = conv2d_output_size(x.shape[2:], w.shape[2:], stride, padding, dilation)
-    cols = _columns(x, w.shape[2:], stride, padding, dilation, groups, out_hw)
+    keep = keep_columns and n * out_hw[0] * out_hw[1] * w[0].size * x.itemsize <= KEPT_COLUMNS_MAX_BYTES
+    cols = _columns(x, w.shape[2:], stride, padding, dilation, groups, out_hw, keep)
     y = recycle.empty_on(xp, cols.shape[:2] + (o // groups,), cols.dtype)   # (groups, N*Ho*Wo, O/groups)
     profiler.matmul(xp, cols, _taps_last(w, groups).transpose(0, 2, 1), out=y)
     if groups > 1:
         y = y.transpose(1, 0, 2)
-    return y.reshape(n, *out_hw, o).transpose(0, 3, 1, 2)
+    return y.reshape(n, *out_hw, o).transpose(0, 3, 1, 2), cols if keep else None
 
 
 def conv2d_backward_data_array(gy, w, x_shape, stride, padding, dilation, groups):
@@ -267,13 +287,15 @@ def _backward_data_by_scatter(gy, w, x_shape, stride, padding, dilation, groups)
     return gx.reshape(n, h + 2 * ph, width + 2 * pw, c)[:, ph:ph + h, pw:pw + width].transpose(0, 3, 1, 2)
 
 
-def conv2d_backward_weight_array(x, gy, w_shape, stride, padding, dilation, groups):
-    """gw[o, c, i, j] = sum over n, h, w of gy[n, o, h, w] * x_padded[n, c, sh*h + dh*i, sw*w + dw*j]."""
+def conv2d_backward_weight_array(x, gy, w_shape, stride, padding, dilation, groups, columns=None):
+    """gw[o, c, i, j] = sum over n, h, w of gy[n, o, h, w] * x_padded[n, c, sh*h + dh*i, sw*w + dw*j].
+    `columns`: x's im2col matrix if the forward kept it (`conv2d_forward_and_columns`)."""
     if backend.device_of(x) == "cuda" and conv_kernels.use_kernels():
         return conv_kernels.conv2d_backward_weight(x, gy, w_shape, stride, padding, dilation, groups)
     xp = backend.get_array_module(x)
     o, c_g, kh, kw = w_shape
-    cols = _columns(x, (kh, kw), stride, padding, dilation, groups, gy.shape[2:])
+    cols = columns if columns is not None else _columns(x, (kh, kw), stride, padding, dilation, groups,
+                                                       gy.shape[2:])
     gw = profiler.matmul(xp, _pixels_by_group(gy, groups).transpose(0, 2, 1), cols)  # (groups, O/g, kh*kw*C/g)
     return gw.reshape(o, kh, kw, c_g).transpose(0, 3, 1, 2).copy()
 

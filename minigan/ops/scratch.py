@@ -4,6 +4,8 @@ On the CPU a fresh array of a few MB is a new mapping whose every 4 KiB page fau
 touch (about a microsecond each), on every call; reusing one buffer per purpose pays that once.
 CuPy's memory pool already reuses its blocks, so on cuda this is a plain allocation.
 """
+import math
+
 import numpy as np
 
 _buffers = {}
@@ -14,7 +16,7 @@ def scratch(xp, purpose, shape, dtype):
     until the next call for the same purpose: use it only for a value consumed right away."""
     if xp is not np:
         return xp.empty(shape, dtype=dtype)
-    size = int(np.prod(shape))
+    size = math.prod(shape)   # np.prod costs ~10 us a call, on every conv
     key = (purpose, np.dtype(dtype).str)
     buffer = _buffers.get(key)
     if buffer is None or buffer.size < size:

@@ -269,6 +269,38 @@ def test_weight_gradient_is_the_correlation_of_input_and_output_gradient():
     np.testing.assert_allclose(gw.numpy(), expected, rtol=1e-12)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_weight_gradient_from_the_forwards_kept_columns_equals_the_recomputed_one(seed, monkeypatch):
+    rng = np.random.default_rng(seed)
+    x_shape, w_shape, _, options = random_conv2d_config(rng)
+    x, w = arrays(rng, x_shape, w_shape)
+    gy = None
+    grads = []
+    for limit in (conv_module.KEPT_COLUMNS_MAX_BYTES, 0):     # kept, then too large to keep
+        monkeypatch.setattr(conv_module, "KEPT_COLUMNS_MAX_BYTES", limit)
+        xt, wt = mg.tensor(x, requires_grad=True), mg.tensor(w, requires_grad=True)
+        y = conv2d(xt, wt, **options)
+        assert (y.creator.columns is not None) == (limit > 0)
+        gy = rng.standard_normal(y.shape) if gy is None else gy
+        grads.append([g.numpy() for g in mg.grad(y, [xt, wt], mg.tensor(gy))])
+    for kept, recomputed in zip(*grads):
+        np.testing.assert_array_equal(kept, recomputed)
+
+
+def test_columns_are_kept_only_for_a_weight_gradient_and_freed_by_backward():
+    x = mg.tensor(np.random.default_rng(0).standard_normal((2, 3, 6, 6)), requires_grad=True)
+    w = mg.tensor(np.ones((4, 3, 3, 3)), requires_grad=True)
+    frozen = mg.tensor(np.ones((4, 3, 3, 3)))
+    assert conv2d(x, frozen).creator.columns is None          # no weight gradient wanted
+    y = conv2d(x, w)
+    conv = y.creator
+    assert conv.columns is not None and conv.columns.shape == (1, 2 * 4 * 4, 27)
+    y.sum().backward()
+    assert getattr(conv, "columns", None) is None             # released with the graph
+    with mg.no_grad():
+        assert conv2d(x, w).creator is None
+
+
 # -------------------------------------------------------------------------------- dtypes
 @pytest.mark.parametrize("op", ["conv2d", "conv_transpose2d"])
 def test_float32_in_float32_out_through_second_order(op):
