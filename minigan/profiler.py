@@ -34,7 +34,7 @@ try:
 except ImportError:  # not on Windows: page faults are then reported as 0
     resource = None
 
-from minigan import autograd, cuda
+from minigan import autograd, blas, cuda
 
 PHASES = ("forward", "backward", "in backward", "optimizer", "BLAS")
 GEMM = "GEMM"
@@ -172,14 +172,20 @@ class _Timer:
         return result
 
 
-def matmul(xp, a, b, out=None):
-    """`xp.matmul(a, b)` (into `out` if given): how ops run their GEMMs, so that while a profile
-    block is open the products are timed as one "GEMM" row with their rate."""
+def matmul(xp, a, b, out=None, accumulate=False):
+    """`xp.matmul(a, b)` (into `out` if given; with `accumulate`, `out += a @ b` in one BLAS call,
+    see `minigan.blas`): how ops run their GEMMs, so that while a profile block is open the
+    products are timed as one "GEMM" row with their rate."""
     a, b = _blas_operand(a), _blas_operand(b)
+    if accumulate:
+        call = functools.partial(blas.matmul_add, a, b, out)
+    elif out is None:
+        call = functools.partial(xp.matmul, a, b)
+    else:
+        call = functools.partial(xp.matmul, a, b, out=out)
     timer = autograd._profiler
     if timer is None:
-        return xp.matmul(a, b) if out is None else xp.matmul(a, b, out=out)
-    call = (lambda: xp.matmul(a, b)) if out is None else (lambda: xp.matmul(a, b, out=out))
+        return call()
     return timer.gemm(call, 2 * _product_size(a.shape, b.shape) * a.shape[-1])
 
 

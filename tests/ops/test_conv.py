@@ -8,7 +8,7 @@ import pytest
 
 import minigan as mg
 from minigan.ops import conv_arrays as conv_module
-from minigan.ops.conv import Conv2dGradWeight, conv2d, conv_transpose2d
+from minigan.ops.conv import Conv2dGradWeight, conv2d, conv2d_output_size, conv_transpose2d
 
 SEEDS = range(40)
 
@@ -299,6 +299,68 @@ def test_columns_are_kept_only_for_a_weight_gradient_and_freed_by_backward():
     assert getattr(conv, "columns", None) is None             # released with the graph
     with mg.no_grad():
         assert conv2d(x, w).creator is None
+
+
+# --------------------------------------------------------- stride 1: shifted GEMMs (no im2col)
+def random_stride_one_case(rng):
+    """A stride-1, one-group conv with any channels, kernel, padding and dilation."""
+    while True:
+        c, o = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+        kernel = tuple(int(k) for k in rng.integers(1, 4, 2))
+        padding = tuple(int(v) for v in rng.integers(0, 3, 2))
+        dilation = tuple(int(v) for v in rng.integers(1, 3, 2))
+        hw = tuple(int(v) for v in rng.integers(2, 8, 2))
+        if all(d * (k - 1) + 1 <= s + 2 * p for k, d, s, p in zip(kernel, dilation, hw, padding)):
+            return (int(rng.integers(1, 3)), c) + hw, (o, c) + kernel, dict(padding=padding, dilation=dilation)
+
+
+def conv_and_gradients(x, w, gy, options):
+    xt, wt = mg.tensor(x, requires_grad=True), mg.tensor(w, requires_grad=True)
+    y = conv2d(xt, wt, **options)
+    gx, gw = mg.grad(y, [xt, wt], mg.tensor(gy))
+    return y.numpy(), gx.numpy(), gw.numpy()
+
+
+@pytest.mark.parametrize("seed", range(25))
+@pytest.mark.parametrize("dtype,tolerance", [(np.float32, 1e-5), (np.float64, 1e-12)])
+def test_stride_one_by_shifted_gemms_matches_im2col_and_naive_loops(seed, dtype, tolerance, monkeypatch):
+    rng = np.random.default_rng(seed)
+    x_shape, w_shape, options = random_stride_one_case(rng)
+    x, w = (a.astype(dtype) for a in arrays(rng, x_shape, w_shape))
+    reference = conv2d_reference(x.astype(np.float64), w.astype(np.float64), None, 1, **options, groups=1)
+    gy = rng.standard_normal(reference.shape).astype(dtype)
+    monkeypatch.setattr(conv_module, "SHIFT_MIN_CHANNELS", 10**9)
+    im2col = conv_and_gradients(x, w, gy, options)
+    monkeypatch.setattr(conv_module, "SHIFT_MIN_CHANNELS", 1)
+    monkeypatch.setattr(conv_module, "SHIFT_MAX_EXTRA_WORK", np.inf)
+    shifted = conv_and_gradients(x, w, gy, options)
+    np.testing.assert_allclose(shifted[0], reference, rtol=tolerance, atol=tolerance * 10)
+    for a, b in zip(shifted, im2col):
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a, b, rtol=tolerance, atol=tolerance * 10)
+
+
+def test_wide_stride_one_convs_take_shifted_gemms_and_are_twice_differentiable(monkeypatch):
+    calls = []
+    by_shifts = conv_module._forward_by_shifts
+    monkeypatch.setattr(conv_module, "_forward_by_shifts", lambda *a: calls.append(1) or by_shifts(*a))
+    rng = np.random.default_rng(7)
+    x, w, b = (mg.tensor(a, requires_grad=True) for a in arrays(rng, (1, 16, 4, 4), (2, 16, 3, 3), (2,)))
+    assert mg.gradcheck(lambda x, w, b: conv2d(x, w, b, padding=1), [x, w, b])
+    assert mg.gradgradcheck(lambda x, w, b: conv2d(x, w, b, padding=1), [x, w, b])
+    assert calls
+
+
+@pytest.mark.parametrize("x_shape,w_shape,padding,expected", [
+    ((16, 64, 32, 32), (64, 64, 3, 3), 1, True),      # the bench's k3 layer: 13% more GEMM work
+    ((4, 64, 64, 64), (3, 64, 7, 7), 3, True),        # a CycleGAN output layer
+    ((4, 256, 16, 16), (256, 256, 3, 3), 1, False),   # 27% more work on 256 outputs: im2col is faster
+    ((4, 8, 32, 32), (64, 8, 3, 3), 1, False),        # 8-deep per-tap GEMMs
+])
+def test_shifted_gemms_are_chosen_where_they_are_faster(x_shape, w_shape, padding, expected):
+    out_hw = conv2d_output_size(x_shape[2:], w_shape[2:], (1, 1), (padding, padding), (1, 1))
+    assert conv_module._by_shifts(x_shape, w_shape, (1, 1), (padding, padding), 1, out_hw) is expected
+    assert not conv_module._by_shifts(x_shape, w_shape, (2, 2), (padding, padding), 1, out_hw)
 
 
 # -------------------------------------------------------------------------------- dtypes

@@ -14,6 +14,8 @@ CONV2D = [
     ("k2 groups 2", (2, 4, 3, 4), (4, 2, 2, 2), dict(groups=2)),
     ("k(2,3) stride (2,1) padding (2,1) dilation (1,2) groups 2", (2, 4, 3, 4), (2, 2, 2, 3),
      dict(stride=(2, 1), padding=(2, 1), dilation=(1, 2), groups=2)),
+    # 16 channels at stride 1: forward and weight gradient by shifted GEMMs (no im2col)
+    ("k3 padding 1, 16 channels (shifted GEMMs)", (1, 16, 4, 4), (2, 16, 3, 3), dict(padding=1)),
 ]
 
 for case, x_shape, w_shape, options in CONV2D:
