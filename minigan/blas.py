@@ -25,8 +25,9 @@ def _numpy_blas_paths():
     try:
         with open("/proc/self/maps") as maps:
             loaded = {line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line}
-        if loaded:
-            return sorted(loaded)
+        if loaded:   # NumPy's own first (SciPy's OpenBLAS may be loaded too)
+            numpy_root = os.path.dirname(os.path.dirname(np.__file__))
+            return sorted(loaded, key=lambda path: (not path.startswith(numpy_root), "numpy" not in path, path))
     except OSError:
         pass
     root = os.path.dirname(np.__file__)
