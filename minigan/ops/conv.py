@@ -46,8 +46,9 @@ def _add_bias(y, b):
 
 class Conv2d(Function):
     """y = conv2d(x, w) (+ b). Its x-gradient is ConvTranspose2d, its w-gradient Conv2dGradWeight.
-    With keep_columns (the weight will want a gradient), the forward's im2col matrix of x is kept
-    for the weight gradient, which then skips gathering x's windows a second time."""
+    With keep_columns (the weight will want a gradient), x as the forward gathered it (its im2col
+    matrix, or its padded image for shifted GEMMs) is kept for the weight gradient, which then
+    skips gathering it a second time."""
 
     def __init__(self, stride, padding, dilation, groups, keep_columns=False):
         self.options = (stride, padding, dilation, groups)
@@ -101,7 +102,7 @@ class Conv2dGradWeight(Function):
     def __init__(self, stride, padding, dilation, groups, w_shape, columns=None):
         self.options = (stride, padding, dilation, groups)
         self.w_shape = tuple(w_shape)
-        self.columns = columns   # x's im2col matrix when the conv2d forward kept it
+        self.columns = columns   # x as the conv2d forward gathered it, when kept
 
     def forward(self, x, gy):
         gy = _full_output(gy, x.shape[2:], self.w_shape, self.options)

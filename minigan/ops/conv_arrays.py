@@ -78,10 +78,11 @@ def conv2d_forward_array(x, w, stride, padding, dilation, groups):
 
 
 def conv2d_forward_and_columns(x, w, stride, padding, dilation, groups):
-    """(y, columns): conv2d's output and its im2col matrix, kept for the weight gradient
-    (`conv2d_backward_weight_array(..., columns=)` then skips gathering x's windows again).
-    columns is None where there are none (our CUDA kernels) or they would exceed
-    KEPT_COLUMNS_MAX_BYTES: a k x k window matrix is k^2 / stride^2 times the size of x."""
+    """(y, columns): conv2d's output and x as the forward gathered it, kept for the weight gradient
+    (`conv2d_backward_weight_array(..., columns=)` then skips gathering x again): the im2col matrix,
+    or for shifted-GEMM convs (`_by_shifts`) the padded channels-last image. None where there is
+    none (our CUDA kernels) or an im2col matrix would exceed KEPT_COLUMNS_MAX_BYTES (it is
+    k^2 / stride^2 times the size of x)."""
     return _forward(x, w, stride, padding, dilation, groups, keep_columns=True)
 
 
@@ -369,7 +370,7 @@ def _backward_data_by_scatter(gy, w, x_shape, stride, padding, dilation, groups)
 
 def conv2d_backward_weight_array(x, gy, w_shape, stride, padding, dilation, groups, columns=None):
     """gw[o, c, i, j] = sum over n, h, w of gy[n, o, h, w] * x_padded[n, c, sh*h + dh*i, sw*w + dw*j].
-    `columns`: x's im2col matrix if the forward kept it (`conv2d_forward_and_columns`)."""
+    `columns`: x as the forward gathered it, if kept (`conv2d_forward_and_columns`)."""
     if backend.device_of(x) == "cuda" and conv_kernels.use_kernels():
         return conv_kernels.conv2d_backward_weight(x, gy, w_shape, stride, padding, dilation, groups)
     if _by_shifts(x.shape, w_shape, stride, padding, groups, gy.shape[2:]):
