@@ -23,16 +23,18 @@ from minigan.ops import recycle
 from minigan.ops.scratch import scratch
 
 
-def _channels_last(x, padding):
+def _channels_last(x, padding, keep=False):
     """x (N, C, H, W) as a channels-last (N, H + 2ph, W + 2pw, C) array: a view when unpadded,
-    else a scratch buffer (only read by the im2col copy that follows)."""
+    else a scratch buffer (only read by the copy or GEMMs that follow), or with `keep` an array of
+    its own."""
     x = x.transpose(0, 2, 3, 1)
     if padding == (0, 0):
         return x
     xp = backend.get_array_module(x)
     n, h, w, c = x.shape
     ph, pw = padding
-    padded = scratch(xp, "padded", (n, h + 2 * ph, w + 2 * pw, c), x.dtype)
+    shape = (n, h + 2 * ph, w + 2 * pw, c)
+    padded = recycle.empty_on(xp, shape, x.dtype) if keep else scratch(xp, "padded", shape, x.dtype)
     padded[:, :ph] = 0
     padded[:, ph + h:] = 0
     padded[:, ph:ph + h, :pw] = 0
@@ -125,10 +127,11 @@ def _by_shifts(x_shape, w_shape, stride, padding, groups, out_hw):
 
 
 def _padded_image(x, padding, keep):
-    """x padded, channels-last and C-contiguous (N, Hp, Wp, C): in scratch, or kept (recycled)."""
+    """x padded, channels-last and C-contiguous (N, Hp, Wp, C): in scratch, or with `keep` an array
+    of its own (or x itself, unpadded and stored channels-last)."""
     xp = backend.get_array_module(x)
-    image = _channels_last(x, padding)
-    if keep or not image.flags.c_contiguous:
+    image = _channels_last(x, padding, keep)
+    if not image.flags.c_contiguous:
         copy = recycle.empty_on(xp, image.shape, image.dtype) if keep else scratch(xp, "padded", image.shape, x.dtype)
         copy[...] = image
         image = copy
