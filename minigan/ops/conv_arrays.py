@@ -23,6 +23,12 @@ from minigan.ops import recycle
 from minigan.ops.scratch import scratch
 
 
+def _buffer(xp, purpose, shape, dtype, keep):
+    """Room for x as gathered for a GEMM: scratch (consumed at once), or with `keep` an array of its
+    own (recycled), held for the weight gradient."""
+    return recycle.empty_on(xp, shape, dtype) if keep else scratch(xp, purpose, shape, dtype)
+
+
 def _channels_last(x, padding, keep=False):
     """x (N, C, H, W) as a channels-last (N, H + 2ph, W + 2pw, C) array: a view when unpadded,
     else a scratch buffer (only read by the copy or GEMMs that follow), or with `keep` an array of
@@ -34,7 +40,7 @@ def _channels_last(x, padding, keep=False):
     n, h, w, c = x.shape
     ph, pw = padding
     shape = (n, h + 2 * ph, w + 2 * pw, c)
-    padded = recycle.empty_on(xp, shape, x.dtype) if keep else scratch(xp, "padded", shape, x.dtype)
+    padded = _buffer(xp, "padded", shape, x.dtype, keep)
     padded[:, :ph] = 0
     padded[:, ph + h:] = 0
     padded[:, ph:ph + h, :pw] = 0
@@ -54,10 +60,7 @@ def _columns(x, kernel, stride, padding, dilation, groups, out_hw, keep=False):
     window_shape = (groups, n, ho, wo, kh, kw, c // groups)
     windows = xp.lib.stride_tricks.as_strided(
         x, window_shape, (s_c * (c // groups), s_n, s_h * sh, s_w * sw, s_h * dh, s_w * dw, s_c))
-    if keep:
-        columns = recycle.empty_on(xp, window_shape, x.dtype)
-    else:
-        columns = scratch(xp, "columns", window_shape, x.dtype)
+    columns = _buffer(xp, "columns", window_shape, x.dtype, keep)
     columns[...] = windows
     return columns.reshape(groups, n * ho * wo, kh * kw * (c // groups))
 
@@ -132,16 +135,19 @@ def _padded_image(x, padding, keep):
     xp = backend.get_array_module(x)
     image = _channels_last(x, padding, keep)
     if not image.flags.c_contiguous:
-        copy = recycle.empty_on(xp, image.shape, image.dtype) if keep else scratch(xp, "padded", image.shape, x.dtype)
+        copy = _buffer(xp, "padded", image.shape, image.dtype, keep)
         copy[...] = image
         image = copy
     return image
 
 
-def _tap_offsets(kernel, dilation, row_length):
-    """{(i, j): the row of the flattened padded image that tap (i, j) reads for output pixel 0}."""
-    return {(i, j): i * dilation[0] * row_length + j * dilation[1]
-            for i in range(kernel[0]) for j in range(kernel[1])}
+def _shifted_rows(image, kernel, dilation):
+    """The padded image as one (N*Hp*Wp, C) matrix, {(i, j): the row tap (i, j) reads for output
+    pixel 0}, and how many rows each tap's GEMM covers (every grid pixel some tap reaches)."""
+    flat = image.reshape(-1, image.shape[3])
+    offsets = {(i, j): i * dilation[0] * image.shape[2] + j * dilation[1]
+               for i in range(kernel[0]) for j in range(kernel[1])}
+    return flat, offsets, flat.shape[0] - max(offsets.values())
 
 
 def _forward_by_shifts(x, w, padding, dilation, out_hw, keep):
@@ -154,10 +160,8 @@ def _forward_by_shifts(x, w, padding, dilation, out_hw, keep):
     xp = backend.get_array_module(x)
     image = _padded_image(x, padding, keep)
     n, hp, wp, c = image.shape
-    flat = image.reshape(-1, c)
+    flat, offsets, rows = _shifted_rows(image, w.shape[2:], dilation)
     taps = xp.ascontiguousarray(w.transpose(2, 3, 1, 0))      # (kh, kw, C, O)
-    offsets = _tap_offsets(w.shape[2:], dilation, wp)
-    rows = flat.shape[0] - max(offsets.values())
     grid = recycle.empty_on(xp, (n * hp * wp, w.shape[0]), x.dtype)
     grid[rows:] = 0                                           # pixels no tap reaches (all dropped)
     for k, ((i, j), offset) in enumerate(offsets.items()):
@@ -173,13 +177,11 @@ def _backward_weight_by_shifts(x, gy, w_shape, padding, dilation, image):
     image = _padded_image(x, padding, keep=False) if image is None else image
     n, hp, wp, c = image.shape
     o, ho, wo = gy.shape[1:]
-    flat = image.reshape(-1, c)
+    flat, offsets, rows = _shifted_rows(image, w_shape[2:], dilation)
     grid = scratch(xp, "shift_gy", (n, hp, wp, o), gy.dtype)
     grid[:, ho:] = 0
     grid[:, :ho, wo:] = 0
     grid[:, :ho, :wo] = gy.transpose(0, 2, 3, 1)
-    offsets = _tap_offsets(w_shape[2:], dilation, wp)
-    rows = flat.shape[0] - max(offsets.values())
     gy_rows = grid.reshape(-1, o)[:rows]
     gw = xp.empty(w_shape[2:] + (c, o), dtype=gy.dtype)      # (kh, kw, C, O)
     for (i, j), offset in offsets.items():
