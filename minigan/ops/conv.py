@@ -89,8 +89,13 @@ class ConvTranspose2d(Function):
     def backward(self, gx):
         y, w = self.inputs[:2]
         needs = self.needs_input_grad
-        gy = _crop(Conv2d(*self.options)(gx, w), y.shape[2:]) if needs[0] else None
-        gw = Conv2dGradWeight(*self.options, w_shape=w.shape)(gx, y) if needs[1] else None
+        gy = gw = None
+        conv = Conv2d(*self.options, keep_columns=needs[1])   # gx's im2col serves both gradients
+        if needs[0]:
+            gy = _crop(conv(gx, w), y.shape[2:])
+        if needs[1]:
+            gw = Conv2dGradWeight(*self.options, w_shape=w.shape, columns=conv.columns)(gx, y)
+            conv.columns = None
         gb = sum(gx, (0, 2, 3)) if len(needs) > 2 and needs[2] else None
         return gy, gw, gb
 

@@ -438,3 +438,22 @@ def test_conv_transpose2d_accepts_output_padding_below_dilation():
     # output_padding 1 >= stride 1 is allowed because it is < dilation 2, as in PyTorch
     y = conv_transpose2d(t((1, 1, 3, 3)), t((1, 1, 2, 2)), dilation=2, output_padding=1)
     assert y.shape == (1, 1, 6, 6)
+
+
+@pytest.mark.parametrize("w_shape,expected", [
+    ((128, 64, 4, 4), "scatter"),   # dcgan-28's D conv 64->128 and G convT 128->64: runs of 2 x 64 floats
+    ((64, 64, 4, 4), "scatter"),
+    ((64, 128, 4, 4), "phases"),    # gx wider than gy: the phase im2col of gy is the smaller copy
+    ((64, 1, 4, 4), "planes"),      # 1-channel gx: runs of Wo beat runs of 2 floats
+    ((64, 3, 4, 4), "planes"),
+])
+def test_strided_x_gradient_takes_the_path_with_the_smaller_copy(w_shape, expected, monkeypatch):
+    taken = []
+    for path in ("phases", "planes", "scatter"):
+        original = getattr(conv_module, f"_backward_data_by_{path}")
+        monkeypatch.setattr(conv_module, f"_backward_data_by_{path}",
+                            lambda *a, path=path, original=original: taken.append(path) or original(*a))
+    x_shape = (2, w_shape[1], 14, 14)
+    gy = np.zeros((2, w_shape[0], 7, 7), np.float32)
+    conv_module.conv2d_backward_data_array(gy, np.zeros(w_shape, np.float32), x_shape, (2, 2), (1, 1), (1, 1), 1)
+    assert taken == [expected]
