@@ -3,6 +3,7 @@ import numpy as np
 
 from minigan import backend
 from minigan.autograd import Tensor, get_default_dtype
+from minigan.ops.scratch import in_layout_of
 
 
 def _device(device):
@@ -63,16 +64,40 @@ def empty(*shape, dtype=None, device=None, requires_grad=False):
     return _filled(0, shape, dtype, device, requires_grad)
 
 
+def _filled_like(x, fill, dtype, device, requires_grad):
+    """Like torch's *_like with memory_format=preserve_format: on x's device, an x laid out as a
+    permutation of a C-contiguous array (e.g. a conv output, stored channels-last) gets a result in
+    that layout, so elementwise work between the two runs over memory in order."""
+    device = device or x.device
+    if device != x.device or _dense_order(x.data) is None:
+        return _filled(fill, (x.shape,), dtype or x.dtype, device, requires_grad)
+    xp = backend.array_module_for(device)
+    data = in_layout_of(x.data, lambda shape: xp.full(shape, fill, dtype=np.dtype(dtype or x.dtype)))
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def _dense_order(a):
+    """a's axes from outermost to innermost in memory when a fills its memory with no gaps or
+    overlaps (a transpose of a C-contiguous array), else None."""
+    order = sorted(range(a.ndim), key=lambda axis: -a.strides[axis])
+    expected = a.itemsize
+    for axis in reversed(order):
+        if a.shape[axis] != 1 and a.strides[axis] != expected:
+            return None
+        expected *= a.shape[axis]
+    return order
+
+
 def zeros_like(x, dtype=None, device=None, requires_grad=False):
-    return zeros(x.shape, dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
+    return _filled_like(x, 0, dtype, device, requires_grad)
 
 
 def ones_like(x, dtype=None, device=None, requires_grad=False):
-    return ones(x.shape, dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
+    return _filled_like(x, 1, dtype, device, requires_grad)
 
 
 def full_like(x, fill_value, dtype=None, device=None, requires_grad=False):
-    return full(x.shape, fill_value, dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
+    return _filled_like(x, fill_value, dtype, device, requires_grad)
 
 
 def _random(kind, shape, dtype, device, requires_grad, **kwargs):

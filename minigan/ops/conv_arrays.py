@@ -347,15 +347,16 @@ def _backward_data_by_planes(gy, w, x_shape, stride, padding, dilation, groups):
 def _tap_major_columns(gy, w, groups):
     """Every tap's contribution to gx, as (N, groups, C/g * kh * kw, Ho * Wo) (maybe a view):
     one GEMM when gy is stored channels-last (its pixels then form one (N*Ho*Wo, O) matrix),
-    else one small GEMM per image and group (which the BLAS runs at a few GFLOP/s)."""
+    written tap-major so each tap's block is read back in runs of Ho*Wo; else one small GEMM per
+    image and group (which the BLAS runs at a few GFLOP/s)."""
     xp = backend.get_array_module(gy)
     n, o, ho, wo = gy.shape
     taps = w.reshape(groups, o // groups, -1)
     pixels = gy.transpose(0, 2, 3, 1)
     if groups == 1 and pixels.flags.c_contiguous:
-        cols = scratch(xp, "plane_columns", (n * ho * wo, taps.shape[2]), gy.dtype)
-        profiler.matmul(xp, pixels.reshape(-1, o), taps[0], out=cols)
-        return cols.reshape(n, ho * wo, 1, -1).transpose(0, 2, 3, 1)
+        cols = scratch(xp, "plane_columns", (taps.shape[2], n * ho * wo), gy.dtype)
+        profiler.matmul(xp, taps[0].T, pixels.reshape(-1, o).T, out=cols)
+        return cols.reshape(-1, n, ho * wo).transpose(1, 0, 2)[:, None]
     cols = scratch(xp, "plane_columns", (n, groups, taps.shape[2], ho * wo), gy.dtype)
     profiler.matmul(xp, taps.transpose(0, 2, 1), gy.reshape(n, groups, o // groups, ho * wo), out=cols)
     return cols
