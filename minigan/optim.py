@@ -11,6 +11,8 @@ arrays on the parameter's device; `state_dict()` saves it by parameter position,
 import math
 from collections import OrderedDict
 
+import numpy as np
+
 from minigan import backend, profiler
 from minigan.autograd import Tensor, enable_grad
 from minigan.ops.scratch import scratch_like
@@ -204,27 +206,46 @@ class Adam(Optimizer):
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = xp.zeros_like(param)
         state["step"] += 1
-        step, exp_avg, exp_avg_sq = state["step"], state["exp_avg"], state["exp_avg_sq"]
+        step = state["step"]
         if group["weight_decay"]:
             grad = grad + group["weight_decay"] * param
-        # every temporary in one reused buffer: fresh multi-MB arrays page-fault on each step
-        tmp = scratch_like(xp, "optimizer", param)
-        xp.subtract(grad, exp_avg, out=tmp)
-        tmp *= 1 - beta1
-        exp_avg += tmp
-        exp_avg_sq *= beta2
-        xp.multiply(grad, 1 - beta2, out=tmp)
-        tmp *= grad
-        exp_avg_sq += tmp
+        # PyTorch's p -= c m / (sqrt(v) / s + eps), c = lr / (1 - beta1^t), s = sqrt(1 - beta2^t),
+        # as p -= m / (sqrt(v) / (c s) + eps / c): two passes fewer
+        step_size = group["lr"] / (1 - beta1 ** step)
+        scale = 1.0 / (step_size * math.sqrt(1 - beta2 ** step))
+        shift = group["eps"] / step_size
+        arrays = [param, grad, state["exp_avg"], state["exp_avg_sq"]]
         if group["amsgrad"]:
-            xp.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
-            exp_avg_sq = state["max_exp_avg_sq"]
-        denom = xp.sqrt(exp_avg_sq, out=tmp)
-        denom /= math.sqrt(1 - beta2 ** step)
-        denom += group["eps"]
-        update = xp.divide(exp_avg, denom, out=tmp)
-        update *= group["lr"] / (1 - beta1 ** step)
-        param -= update
+            arrays.append(state["max_exp_avg_sq"])
+        for p, g, m, v, *v_max in _chunks(arrays):
+            tmp = scratch_like(xp, "optimizer", p)   # fresh multi-MB temporaries would page-fault each step
+            xp.subtract(g, m, out=tmp)
+            tmp *= 1 - beta1
+            m += tmp
+            v *= beta2
+            xp.multiply(g, 1 - beta2, out=tmp)
+            tmp *= g
+            v += tmp
+            if v_max:
+                v = xp.maximum(v_max[0], v, out=v_max[0])
+            xp.sqrt(v, out=tmp)
+            tmp *= scale
+            tmp += shift
+            p -= xp.divide(m, tmp, out=tmp)
+
+
+CHUNK_SIZE = 1 << 16   # elements: a chunk of each array in the update fits in L2 (mlp-gan step -2 to -7%)
+
+
+def _chunks(arrays):
+    """The arrays (same shape) as matching flat slices of CHUNK_SIZE elements, so an update's passes run
+    over data still in cache; whole, when any is not a C-contiguous NumPy array (CuPy, odd strides)."""
+    if not all(isinstance(a, np.ndarray) and a.flags.c_contiguous for a in arrays):
+        yield arrays
+        return
+    flat = [a.reshape(-1) for a in arrays]
+    for start in range(0, flat[0].size, CHUNK_SIZE):
+        yield [a[start:start + CHUNK_SIZE] for a in flat]
 
 
 class RMSprop(Optimizer):

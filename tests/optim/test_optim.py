@@ -39,6 +39,38 @@ def test_adam_first_step_is_lr_times_sign():
     assert opt.state[p]["step"] == 1 and set(opt.state[p]) == {"step", "exp_avg", "exp_avg_sq"}
 
 
+def adam_reference(p, grads, lr, betas, eps, weight_decay, amsgrad):
+    """torch.optim.Adam's documented algorithm, step by step on whole float64 arrays."""
+    m, v, v_max = np.zeros_like(p), np.zeros_like(p), np.zeros_like(p)
+    for t, g in enumerate(grads, start=1):
+        g = g + weight_decay * p
+        m = betas[0] * m + (1 - betas[0]) * g
+        v = betas[1] * v + (1 - betas[1]) * g * g
+        v_max = np.maximum(v_max, v)
+        denom = np.sqrt(v_max if amsgrad else v) / math.sqrt(1 - betas[1] ** t) + eps
+        p = p - lr / (1 - betas[0] ** t) * m / denom
+    return p
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+@pytest.mark.parametrize("weight_decay", [0.0, 0.3])
+def test_adam_updated_chunk_by_chunk_follows_the_reference(amsgrad, weight_decay, monkeypatch):
+    monkeypatch.setattr(optim, "CHUNK_SIZE", 7)     # 30 elements: four chunks, the last one short
+    rng = np.random.default_rng(4)
+    start = rng.normal(size=(5, 6))
+    whole, strided = param(start), param(start)
+    strided.data = np.asfortranarray(start)           # not C-contiguous: updated in one piece
+    grads = [rng.normal(size=(5, 6)) for _ in range(4)]
+    options = dict(lr=0.05, betas=(0.8, 0.95), eps=1e-3, weight_decay=weight_decay, amsgrad=amsgrad)
+    for p in (whole, strided):
+        opt = optim.Adam([p], **options)
+        for g in grads:
+            set_grad(p, g)
+            opt.step()
+        np.testing.assert_allclose(p.numpy(), adam_reference(start, grads, **options), rtol=1e-13, atol=1e-15)
+    assert not strided.data.flags.c_contiguous
+
+
 def test_rmsprop_first_step_by_hand():
     p = param([0.0])
     opt = optim.RMSprop([p], lr=0.01, alpha=0.9, eps=0.0)
