@@ -69,23 +69,21 @@ def _filled_like(x, fill, dtype, device, requires_grad):
     permutation of a C-contiguous array (e.g. a conv output, stored channels-last) gets a result in
     that layout, so elementwise work between the two runs over memory in order."""
     device = device or x.device
-    if device != x.device or _dense_order(x.data) is None:
+    if device != x.device or not _is_dense(x.data):
         return _filled(fill, (x.shape,), dtype or x.dtype, device, requires_grad)
     xp = backend.array_module_for(device)
     data = in_layout_of(x.data, lambda shape: xp.full(shape, fill, dtype=np.dtype(dtype or x.dtype)))
     return Tensor(data, requires_grad=requires_grad)
 
 
-def _dense_order(a):
-    """a's axes from outermost to innermost in memory when a fills its memory with no gaps or
-    overlaps (a transpose of a C-contiguous array), else None."""
-    order = sorted(range(a.ndim), key=lambda axis: -a.strides[axis])
+def _is_dense(a):
+    """Whether a fills its memory with no gaps or overlaps (a transpose of a C-contiguous array)."""
     expected = a.itemsize
-    for axis in reversed(order):
+    for axis in sorted(range(a.ndim), key=lambda axis: a.strides[axis]):   # innermost first
         if a.shape[axis] != 1 and a.strides[axis] != expected:
-            return None
+            return False
         expected *= a.shape[axis]
-    return order
+    return True
 
 
 def zeros_like(x, dtype=None, device=None, requires_grad=False):
