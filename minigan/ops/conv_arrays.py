@@ -19,8 +19,10 @@ MINIGAN_CONV=im2col.
 """
 from typing import NamedTuple
 
+import numpy as np
+
 from minigan import backend, conv_kernels, profiler
-from minigan.ops import recycle
+from minigan.ops import recycle, winograd
 from minigan.ops.scratch import scratch
 
 
@@ -101,6 +103,9 @@ def _forward(x, w, stride, padding, dilation, groups, keep_columns):
     xp = backend.get_array_module(x)
     n, o = x.shape[0], w.shape[0]
     out_hw = conv2d_output_size(x.shape[2:], w.shape[2:], stride, padding, dilation)
+    if xp is np and winograd.applies(x.shape, w.shape, stride, padding, dilation, groups):
+        keep = keep_columns and winograd.transformed_nbytes(x.shape, stride, out_hw, x.itemsize) <= KEPT_COLUMNS_MAX_BYTES
+        return winograd.conv2d(x, w, stride, padding, out_hw, keep)
     if _by_shifts(x.shape, w.shape, stride, padding, groups, out_hw):
         return _forward_by_shifts(x, w, padding, dilation, out_hw, keep_columns)
     keep = keep_columns and n * out_hw[0] * out_hw[1] * w[0].size * x.itemsize <= KEPT_COLUMNS_MAX_BYTES
@@ -202,6 +207,8 @@ def conv2d_backward_data_array(gy, w, x_shape, stride, padding, dilation, groups
         return conv_kernels.conv2d_backward_data(gy, w, x_shape, stride, padding, dilation, groups)
     if stride == (1, 1) and all(d * (k - 1) >= p for d, k, p in zip(dilation, w.shape[2:], padding)):
         return _backward_data_as_conv(gy, w, dilation, padding, groups)
+    if backend.get_array_module(gy) is np and winograd.applies(x_shape, w.shape, stride, padding, dilation, groups):
+        return winograd.conv2d_backward_data(gy, w, x_shape, stride, padding)
     o_g, c_g = w.shape[0] // groups, w.shape[1]
     if c_g <= PLANES_MAX_CHANNELS and o_g > 2 * c_g:
         return _backward_data_by_planes(gy, w, x_shape, stride, padding, dilation, groups)
@@ -393,6 +400,8 @@ def conv2d_backward_weight_array(x, gy, w_shape, stride, padding, dilation, grou
     `columns`: x as the forward gathered it, if kept (`conv2d_forward_and_columns`)."""
     if backend.device_of(x) == "cuda" and conv_kernels.use_kernels():
         return conv_kernels.conv2d_backward_weight(x, gy, w_shape, stride, padding, dilation, groups)
+    if backend.get_array_module(x) is np and winograd.applies(x.shape, w_shape, stride, padding, dilation, groups):
+        return winograd.conv2d_backward_weight(x, gy, w_shape, stride, padding, columns)
     if _by_shifts(x.shape, w_shape, stride, padding, groups, gy.shape[2:]):
         return _backward_weight_by_shifts(x, gy, w_shape, padding, dilation, columns)
     xp = backend.get_array_module(x)
