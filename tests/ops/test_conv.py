@@ -441,7 +441,7 @@ def test_conv_transpose2d_accepts_output_padding_below_dilation():
 
 
 @pytest.mark.parametrize("w_shape,expected", [
-    ((128, 64, 4, 4), "scatter"),   # dcgan-28's D conv 64->128 and G convT 128->64: runs of 2 x 64 floats
+    ((128, 64, 4, 4), "scatter"),   # dcgan-28's D conv 64->128 and G convT 128->64 at batch 2 (at 64: Winograd)
     ((64, 64, 4, 4), "scatter"),
     ((64, 128, 4, 4), "phases"),    # gx wider than gy: the phase im2col of gy is the smaller copy
     ((64, 1, 4, 4), "planes"),      # 1-channel gx: runs of Wo beat runs of 2 floats
