@@ -14,8 +14,9 @@ copies long contiguous runs. Results are mostly NCHW *views* of channels-last bu
 and inputs stored that way (any earlier conv's output) need no transposing. The strided x-gradient
 is one GEMM to columns added back into gx tap by tap, or, where gx has more channels than gy,
 stride x stride sub-pixel phases of gx, each a small conv of gy with a slice of the kernel.
-On the CPU, convs whose kernel is twice their stride (DCGAN's k4 s2), with many channels and
-tiles, go to Winograd's F(4x4, 2x2) instead (`minigan.ops.winograd`: about half the GEMM work).
+On the CPU, convs whose kernel is 2 or 3 times their stride (DCGAN's k4 s2, k3 stride 1), with many
+channels and tiles, go to Winograd's F(4x4, 2x2) / F(4x4, 3x3) instead (`minigan.ops.winograd`:
+0.4-0.25 times the GEMM work).
 On cuda, each function hands over to our CUDA kernels (`minigan.conv_kernels`) unless
 MINIGAN_CONV=im2col.
 """
@@ -106,7 +107,8 @@ def _forward(x, w, stride, padding, dilation, groups, keep_columns):
     n, o = x.shape[0], w.shape[0]
     out_hw = conv2d_output_size(x.shape[2:], w.shape[2:], stride, padding, dilation)
     if xp is np and winograd.applies(x.shape, w.shape, stride, padding, dilation, groups):
-        keep = keep_columns and winograd.transformed_nbytes(x.shape, w.shape, stride, out_hw, x.itemsize) <= KEPT_COLUMNS_MAX_BYTES
+        kept_bytes = winograd.transformed_nbytes(x.shape, w.shape, stride, out_hw, x.itemsize)
+        keep = keep_columns and kept_bytes <= KEPT_COLUMNS_MAX_BYTES
         return winograd.conv2d(x, w, stride, padding, out_hw, keep)
     if _by_shifts(x.shape, w.shape, stride, padding, groups, out_hw):
         return _forward_by_shifts(x, w, padding, dilation, out_hw, keep_columns)

@@ -16,6 +16,7 @@ CASES = [
     ((3, 8, 13, 11), (33, 8, 4, 4), (2, 2), (0, 2)),       # odd sizes: rows the conv never reads
     ((2, 32, 9, 10), (32, 32, 2, 2), (1, 1), (0, 0)),      # stride 1
     ((2, 32, 9, 10), (32, 32, 2, 2), (1, 1), (1, 0)),
+    ((2, 32, 6, 7), (32, 32, 2, 2), (1, 1), (2, 3)),       # padding beyond the kernel: x-grad not a conv
     ((2, 8, 17, 16), (32, 8, 6, 4), (3, 2), (2, 1)),       # unequal strides
     ((2, 8, 5, 5), (32, 8, 6, 6), (3, 3), (2, 1)),         # one output column
     ((2, 16, 11, 9), (24, 16, 3, 3), (1, 1), (1, 1)),      # F(4, 3): the k3 stride-1 conv
@@ -127,8 +128,8 @@ def test_float32_error_stays_near_im2cols_rounding(x_shape, w_shape, stride, rms
     ((16, 64, 32, 32), (64, 64, 5, 5), (1, 1), (2, 2), (1, 1), 1, False),    # F(4, 5) not built
     ((64, 1, 28, 28), (64, 1, 4, 4), (2, 2), (1, 1), (1, 1), 1, False),      # 4 block channels
     ((64, 64, 14, 14), (1, 64, 4, 4), (2, 2), (1, 1), (1, 1), 1, False),     # one output channel
-    ((16, 256, 8, 8), (512, 256, 4, 4), (2, 2), (1, 1), (1, 1), 1, False),   # 16 tiles: the kernel's transform dominates
-    ((64, 64, 14, 14), (128, 64, 3, 3), (2, 2), (1, 1), (1, 1), 1, False),   # kernel not twice the stride
+    ((16, 256, 8, 8), (512, 256, 4, 4), (2, 2), (1, 1), (1, 1), 1, False),  # 16 tiles: the kernel transform dominates
+    ((64, 64, 14, 14), (128, 64, 3, 3), (2, 2), (1, 1), (1, 1), 1, False),   # kernel 1.5x the stride
     ((64, 64, 14, 14), (128, 32, 4, 4), (2, 2), (1, 1), (1, 1), 2, False),   # groups
     ((64, 64, 14, 14), (128, 64, 4, 4), (2, 2), (1, 1), (2, 2), 1, False),   # dilation
 ])
