@@ -257,7 +257,10 @@ class Tensor:
         if self.requires_grad and is_grad_enabled():
             raise RuntimeError("in-place assignment to a tensor that requires grad is not supported; "
                                "wrap it in mg.no_grad() or build a new tensor with mg.where/mg.cat")
-        self.data[_raw_index(index)] = value.data if isinstance(value, Tensor) else value
+        value = value.data if isinstance(value, Tensor) else value
+        if not np.isscalar(value):  # host lists and arrays (or another device's data) move here first
+            value = backend.to_device(value if hasattr(value, "shape") else np.asarray(value), self.device)
+        self.data[_raw_index(index)] = value
 
     # ---- methods that mirror torch.Tensor
     def sum(self, dim=None, keepdim=False): return ops.sum(self, dim, keepdim)

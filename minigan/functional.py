@@ -64,6 +64,10 @@ def _check_channels(op, x, *vectors):
         if v is not None and tuple(v.shape) != (x.shape[1],):
             raise ValueError(f"{op}: {name} has shape {tuple(v.shape)} but the input has {x.shape[1]} "
                              f"channels (input shape {x.shape})")
+        where = v.device if isinstance(v, Tensor) else backend.device_of(v)
+        if v is not None and where != x.device:
+            raise RuntimeError(f"{op}: {name} is on {where} but the input is on {x.device}; "
+                               "move them to one device with .to(device)")
 
 
 def _update_running(buffer, value, momentum):
@@ -266,6 +270,9 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     `input` (N, C) or (N, C, d1, ...). The mean is weighted by the picked classes' weights."""
     if input.ndim < 2:
         raise ValueError(f"nll_loss: input must be (N, C, ...), got shape {input.shape}")
+    if isinstance(target, Tensor) and target.device != input.device:
+        raise RuntimeError(f"nll_loss: input is on {input.device} but target is on {target.device}; "
+                           "move them to one device with .to(device)")
     labels = target.data if isinstance(target, Tensor) else input.xp.asarray(target)
     if labels.dtype.kind not in "iu":
         raise TypeError(f"nll_loss: target must hold integer class indices, got dtype {labels.dtype}")

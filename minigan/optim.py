@@ -13,7 +13,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from minigan import backend, profiler
+from minigan import backend, fused, profiler
 from minigan.autograd import Tensor, enable_grad
 from minigan.ops.scratch import scratch_like
 
@@ -214,6 +214,10 @@ class Adam(Optimizer):
         step_size = group["lr"] / (1 - beta1 ** step)
         scale = 1.0 / (step_size * math.sqrt(1 - beta2 ** step))
         shift = group["eps"] / step_size
+        if xp is not np:   # one fused kernel instead of ten launches
+            fused.adam_update(param, grad, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"),
+                              beta1, beta2, scale, shift)
+            return
         arrays = [param, grad, state["exp_avg"], state["exp_avg_sq"]]
         if group["amsgrad"]:
             arrays.append(state["max_exp_avg_sq"])

@@ -6,6 +6,8 @@ import pytest
 import minigan as mg
 import minigan.functional as F
 
+pytestmark = pytest.mark.usefixtures("cpu_default")  # the channels-last layout is the CPU conv's output
+
 
 def element_strides(a):
     return tuple(s // a.itemsize for s in a.strides)

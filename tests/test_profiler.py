@@ -188,7 +188,7 @@ def test_gemms_get_one_row_with_their_exact_floating_point_operations():
     assert "GFLOP/s" in prof.table()
 
 
-def test_a_conv_is_split_into_its_gemm_and_the_work_around_it():
+def test_a_conv_is_split_into_its_gemm_and_the_work_around_it(cpu_default):
     x, w = leaf(2, 3, 6, 6), leaf(4, 3, 3, 3)
     with mg.profile() as prof:
         mg.functional.conv2d(x, w, padding=1)

@@ -79,7 +79,7 @@ def run(device="cpu", compare="torch", sections=SECTIONS, batches=None, repeats=
     cases, step_batch = layers.layer_cases(batches), batches[0]
     if quick:  # the tests' smoke run: two small cases, tiny batches, two repeats
         cases, step_batch, repeats = [c.with_batch(2) for c in cases[:2]], 2, 2
-    gemm = gemm_gflops(256 if quick else 1024)
+    gemm = gemm_gflops(256 if quick else (4096 if device == "cuda" else 1024), device=device)
     results = {"machine": report.machine_description(gemm), "device": device,
                "engines": [e.label for e in engines], "repeats": repeats, "sections": {}}
     progress(f"minigan bench on {device}: {', '.join(results['engines'])}; median of {repeats}, float32")
@@ -106,8 +106,12 @@ def _print_tables(results, progress):
                                              results["machine"]["gemm_gflops"]))
     if results.get("memory"):
         progress("\n" + report.format_memory(results["memory"]))
-    progress(f"\nNumPy float32 GEMM rate: {results['machine']['gemm_gflops']:.0f} GFLOP/s "
-             f"({results['machine']['cpu_count']} cores, {results['machine']['processor']})")
+    machine = results["machine"]
+    if results["device"] == "cuda":
+        progress(f"\ncuBLAS float32 GEMM rate (CuPy, no TF32): {machine['gemm_gflops']:.0f} GFLOP/s ({machine['gpu']})")
+    else:
+        progress(f"\nNumPy float32 GEMM rate: {machine['gemm_gflops']:.0f} GFLOP/s "
+                 f"({machine['cpu_count']} cores, {machine['processor']})")
 
 
 __all__ = ["run", "Engine", "engines_for", "WORKLOADS", "layers", "time_engines", "gemm_gflops"]

@@ -112,7 +112,8 @@ def plot_ratios(path, results):
     ax.invert_yaxis()
     ax.set_xlabel("time / peer's time (lower is faster; 1 = as fast as PyTorch on the same device)")
     ax.legend(loc="lower right")
-    ax.set_title(f"minigan bench on {results['machine']['processor']}", fontsize=9)
+    where = results["machine"].get("gpu") if results.get("device") == "cuda" else None
+    ax.set_title(f"minigan bench on {where or results['machine']['processor']}", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -40,8 +40,11 @@ def time_engines(engines, build, repeats, warmup=2, rounds=3, settle_s=SETTLE_S)
     return {engine.label: float(np.median(times)) for engine, times in samples.items() if times}
 
 
-def gemm_gflops(size=1024, repeats=5):
-    """The machine's float32 GEMM rate through NumPy's BLAS: the ceiling of an im2col conv."""
+def gemm_gflops(size=1024, repeats=5, device="cpu"):
+    """The float32 GEMM rate of the device: NumPy's BLAS on cpu (the ceiling of an im2col conv),
+    cuBLAS through CuPy on cuda (plain float32, no TF32: the yardstick for our float32 kernels)."""
+    if device == "cuda":
+        return _cuda_gemm_gflops(size, repeats)
     a = np.random.default_rng(0).standard_normal((size, size), dtype=np.float32)
     a @ a
     best = float("inf")
@@ -49,4 +52,19 @@ def gemm_gflops(size=1024, repeats=5):
         start = time.perf_counter()
         a @ a
         best = min(best, time.perf_counter() - start)
+    return 2 * size ** 3 / best / 1e9
+
+
+def _cuda_gemm_gflops(size, repeats):
+    import cupy
+    a = cupy.random.standard_normal((size, size), dtype=cupy.float32)
+    a @ a
+    start, stop = cupy.cuda.Event(), cupy.cuda.Event()
+    best = float("inf")
+    for _ in range(repeats):
+        start.record()
+        a @ a
+        stop.record()
+        stop.synchronize()
+        best = min(best, cupy.cuda.get_elapsed_time(start, stop) / 1e3)
     return 2 * size ** 3 / best / 1e9

@@ -138,7 +138,7 @@ def train_classifier(dataset="mnist", data_dir=None, steps=TRAIN_STEPS, seed=0):
     for _ in range(int(steps)):
         x, y = loader.next_batch()
         x = mg.tensor(_shifted(x.numpy(), shifts))
-        loss = F.cross_entropy(model(x), y)
+        loss = F.cross_entropy(model(x), y.to(x.device))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -300,6 +300,7 @@ def where(condition, a, b):
     condition = condition.data if isinstance(condition, Tensor) else condition
     like = a if isinstance(a, Tensor) else b
     a, b = _pair("where", as_operand(a, like), as_operand(b, like))
+    condition = backend.to_device(condition if hasattr(condition, "shape") else np.asarray(condition), a.device)
     try:
         np.broadcast_shapes(condition.shape, a.shape, b.shape)
     except ValueError:

@@ -13,6 +13,7 @@ import numpy as np
 from minigan import backend
 from minigan.autograd import Function
 from minigan.ops.image_args import image_batch, int_pair
+from minigan.ops.scatter import scatter_add
 from minigan.ops.shape import getitem, reshape
 
 
@@ -208,7 +209,7 @@ class MaxPool2dGrad(Function):
         xp = backend.get_array_module(gy)
         gx = xp.zeros(self.x_shape, dtype=gy.dtype).reshape(-1)
         if self._windows_overlap():
-            xp.add.at(gx, self.positions.reshape(-1), gy.reshape(-1))
+            scatter_add(gx, self.positions.reshape(-1), gy.reshape(-1))
         else:
             gx[self.positions.reshape(-1)] = gy.reshape(-1)
         return gx.reshape(self.x_shape)

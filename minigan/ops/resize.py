@@ -18,6 +18,7 @@ import numpy as np
 
 from minigan import backend
 from minigan.autograd import Function
+from minigan.ops.scatter import scatter_add
 from minigan.ops.shape import getitem, permute, reshape
 
 INTERPOLATE_MODES = ("nearest", "bilinear")
@@ -222,7 +223,7 @@ class IndexPadAdjoint(Function):
             # the interior reads x itself; only the border (a few rows) needs a scatter
             gx = gy[lead + (slice(before, before + size),)].copy()
             border = np.r_[0:before, before + size:len(source)]
-            xp.add.at(gx, lead + (xp.asarray(source[border]),), xp.take(gy, xp.asarray(border), axis=dim))
+            scatter_add(gx, lead + (xp.asarray(source[border]),), xp.take(gy, xp.asarray(border), axis=dim))
             gy = gx
         return gy
 

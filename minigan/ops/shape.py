@@ -3,6 +3,7 @@ import numpy as np
 
 from minigan import backend
 from minigan.autograd import Function, Tensor
+from minigan.ops.scatter import scatter_add
 
 
 def normalize_dim(op, dim, ndim):
@@ -179,7 +180,7 @@ class GetItemGrad(Function):
         if _is_basic(self.index):
             gx[self.index] = gy
         else:
-            xp.add.at(gx, self.index, gy)
+            scatter_add(gx, self.index, gy)
         return gx
 
     def backward(self, ggx):

@@ -78,7 +78,7 @@ def test_single_array_without_shuffle():
 
 def test_dtype_casts_floats_only():
     xb, yb = DataLoader(dataset(), batch_size=4, dtype=mg.float64).next_batch()
-    assert xb.dtype == np.float64 and yb.dtype == np.int64 and xb.device == "cpu"
+    assert xb.dtype == np.float64 and yb.dtype == np.int64 and xb.device == mg.backend.default_device()
 
 
 @pytest.mark.skipif(not cuda.is_available(), reason="needs CuPy and a GPU")

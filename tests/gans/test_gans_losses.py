@@ -37,10 +37,11 @@ def with_linear_nets(name, z):
     options = {"penalty_weight": 10.0} if name in ("wgan-gp", "dragan") else {}
     variant = create(name, RING, z_dim=z.shape[1], **options)
     G, D = nn.Linear(z.shape[1], 2), nn.Linear(2, 1)
-    G.weight.data[...] = [[1.0, -0.5, 0.25], [0.5, 2.0, -1.0]]
-    G.bias.data[...] = [0.1, -0.2]
-    D.weight.data[...] = [[0.8, -1.5]]
-    D.bias.data[...] = [0.3]
+    with mg.no_grad():
+        G.weight[...] = [[1.0, -0.5, 0.25], [0.5, 2.0, -1.0]]
+        G.bias[...] = [0.1, -0.2]
+        D.weight[...] = [[0.8, -1.5]]
+        D.bias[...] = [0.3]
     variant.nets = {"G": G, "D": D}
     variant.optimizers = variant.build_optimizers()
     variant.sample_noise = lambda n: z[:n]

@@ -8,6 +8,7 @@ import pytest
 
 import minigan as mg
 from minigan import io, nn, optim
+from minigan.backend import as_numpy
 from minigan.io import CheckpointError, load, save
 
 
@@ -55,7 +56,7 @@ def test_model_and_optimizer_round_trip_is_exact(tmp_path):
     for position, entries in saved_state["state"].items():
         assert back["opt"]["state"][position]["step"] == entries["step"]
         for name in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"):
-            np.testing.assert_array_equal(back["opt"]["state"][position][name], entries[name])
+            np.testing.assert_array_equal(as_numpy(back["opt"]["state"][position][name]), as_numpy(entries[name]))
 
 
 def test_save_replaces_an_existing_file_and_leaves_no_temporary(tmp_path):

@@ -30,11 +30,11 @@ def largest_singular_value(matrix):
     (lambda: nn.Conv2d(3, 4, 3), lambda w: w.reshape(4, -1)),
     (lambda: nn.ConvTranspose2d(3, 4, 2), lambda w: w.transpose(1, 0, 2, 3).reshape(4, -1)),  # dim=1
 ], ids=["Linear", "Conv2d", "ConvTranspose2d"])
-def test_spectral_norm_sigma_converges_to_the_largest_singular_value(make, as_matrix):
-    mg.manual_seed(0)
+def test_spectral_norm_sigma_converges_to_the_largest_singular_value(make, as_matrix, float64):
+    mg.manual_seed(0)   # the draw differs per device; 200 iterations converge for any of them
     layer = nn.spectral_norm(make())
     x = mg.randn(2, *((6,) if isinstance(layer, nn.Linear) else (3, 4, 4)))
-    for _ in range(50):
+    for _ in range(200):
         layer(x)
     w = layer.weight_orig.numpy()
     true_sigma = largest_singular_value(as_matrix(w))
@@ -201,7 +201,8 @@ def test_noise_injection_starts_as_identity_and_uses_the_seeded_generator():
     layer = nn.NoiseInjection(3)
     x = mg.randn(2, 3, 4, 4)
     np.testing.assert_array_equal(layer(x).numpy(), x.numpy())
-    layer.weight.data[...] = [0.5, -1.0, 2.0]
+    with mg.no_grad():
+        layer.weight[...] = [0.5, -1.0, 2.0]
     mg.manual_seed(7)
     first = layer(x).numpy()
     mg.manual_seed(7)
@@ -234,7 +235,8 @@ def test_adain_normalises_then_applies_the_style():
 
 def test_prelu_matches_its_formula():
     layer = nn.PReLU(3, init=0.1)
-    layer.weight.data[...] = [0.1, 0.2, -0.5]
+    with mg.no_grad():
+        layer.weight[...] = [0.1, 0.2, -0.5]
     x = rng().normal(size=(2, 3, 4))
     slope = np.array([0.1, 0.2, -0.5])[:, None]
     np.testing.assert_allclose(layer(t(x)).numpy(), np.where(x > 0, x, slope * x), rtol=1e-12)
@@ -330,7 +332,8 @@ def test_conditional_batch_norm_uses_each_class_gain_and_bias():
     normalized = (x - x.mean(axis=(0, 2, 3), keepdims=True)) / np.sqrt(x.var(axis=(0, 2, 3), keepdims=True) + 1e-5)
     np.testing.assert_allclose(layer(t(x), mg.tensor(y)).numpy(), normalized, rtol=1e-10)  # gain 1, bias 0
     gain, bias = rng(1).normal(size=(4, 3)), rng(2).normal(size=(4, 3))
-    layer.gain.weight.data[...], layer.bias.weight.data[...] = gain, bias
+    with mg.no_grad():
+        layer.gain.weight[...], layer.bias.weight[...] = gain, bias
     expected = normalized * gain[y][:, :, None, None] + bias[y][:, :, None, None]
     np.testing.assert_allclose(layer(t(x), mg.tensor(y)).numpy(), expected, rtol=1e-10)
     two_steps = (1 - 0.9 ** 2) * x.mean(axis=(0, 2, 3))  # momentum 0.1, twice the same batch

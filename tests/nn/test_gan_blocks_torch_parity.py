@@ -93,7 +93,8 @@ def test_prelu_matches_torch():
         assert repr(ours) == repr(theirs)
         with torch.no_grad():
             theirs.weight.copy_(torch.linspace(-0.3, 0.6, num_parameters))
-        ours.weight.data[...] = theirs.weight.detach().numpy()
+        with mg.no_grad():
+            ours.weight[...] = theirs.weight.detach().numpy()
         x, xt = pair(np.random.default_rng(0).normal(size=(2, 3, 4)))
         y, yt = ours(x), theirs(xt)
         assert_close(y, yt, "output")
@@ -195,7 +196,8 @@ MODULATED_CASES = [
 def test_modulated_conv_matches_a_per_sample_torch_loop(name, kwargs, k, size):
     ours = nn.ModulatedConv2d(3, 4, k, style_dim=5, **kwargs)
     rng = np.random.default_rng(0)
-    ours.modulation.bias.data[...] += rng.uniform(-0.3, 0.3, 3)
+    with mg.no_grad():
+        ours.modulation.bias[...] = ours.modulation.bias.numpy() + rng.uniform(-0.3, 0.3, 3)
     params = {name: pair(p.numpy())[1] for name, p in ours.named_parameters()}
     x, xt = pair(rng.normal(size=(3, 3, size, size)))
     w, wt = pair(rng.normal(size=(3, 5)))
@@ -236,8 +238,9 @@ def test_conditional_batch_norm_matches_torch_over_steps():
     ours = nn.ConditionalBatchNorm2d(3, 4)
     theirs_bn = tnn.BatchNorm2d(3, affine=False).double()
     rng = np.random.default_rng(0)
-    ours.gain.weight.data[...] += rng.uniform(-0.5, 0.5, (4, 3))
-    ours.bias.weight.data[...] += rng.uniform(-0.5, 0.5, (4, 3))
+    with mg.no_grad():
+        ours.gain.weight[...] = ours.gain.weight.numpy() + rng.uniform(-0.5, 0.5, (4, 3))
+        ours.bias.weight[...] = ours.bias.weight.numpy() + rng.uniform(-0.5, 0.5, (4, 3))
     gain, bias = pair(ours.gain.weight.numpy())[1], pair(ours.bias.weight.numpy())[1]
     for step in range(3):
         x, xt = pair(rng.normal(1.0, 2.0, size=(5, 3, 2, 2)))

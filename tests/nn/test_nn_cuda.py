@@ -18,7 +18,7 @@ def build():
 
 
 def test_network_on_gpu_matches_cpu(float64):
-    cpu = build()
+    cpu = build().to("cpu")
     gpu = build().to("cuda")
     gpu.load_state_dict(cpu.state_dict())
     assert all(p.device == "cuda" for p in gpu.parameters()) and all(b.device == "cuda" for b in gpu.buffers())

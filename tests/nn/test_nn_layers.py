@@ -31,10 +31,11 @@ def test_batchnorm_cumulative_average_when_momentum_is_none(float64):
 
 def test_batchnorm_eval_uses_running_statistics_and_does_not_update(float64):
     bn = nn.BatchNorm1d(2)
-    bn.running_mean.data[...] = [1.0, -1.0]
-    bn.running_var.data[...] = [4.0, 0.25]
-    bn.weight.data[...] = [2.0, 3.0]
-    bn.bias.data[...] = [0.5, 0.0]
+    with mg.no_grad():
+        bn.running_mean[...] = [1.0, -1.0]
+        bn.running_var[...] = [4.0, 0.25]
+        bn.weight[...] = [2.0, 3.0]
+        bn.bias[...] = [0.5, 0.0]
     bn.eval()
     x = np.array([[3.0, 0.0], [1.0, -1.5]])
     out = bn(mg.tensor(x)).numpy()

@@ -76,8 +76,8 @@ def test_register_errors_name_the_problem():
 
 def test_state_dict_round_trip_copies_values_in_place():
     source, target = Block(), Block()
-    source.norm.running_mean.data[...] = [1, 2, 3, 4]
-    source.norm.num_batches_tracked.data[...] = 7
+    source.norm.running_mean[...] = [1, 2, 3, 4]      # buffers: plain assignment
+    source.norm.num_batches_tracked[...] = 7
     state = source.state_dict()
     assert list(state) == ["scale", "counter", "fc.weight", "fc.bias", "norm.weight", "norm.bias",
                            "norm.running_mean", "norm.running_var", "norm.num_batches_tracked"]

@@ -1,6 +1,8 @@
 """Parity with PyTorch (float64, skipped without torch): each standard layer's output, input
 gradient and parameter gradients from the same weights, its buffers after the step, its repr,
 and BatchNorm's running statistics over several training steps."""
+import re
+
 import numpy as np
 import pytest
 
@@ -54,7 +56,13 @@ def check(ours, theirs, x, training=True):
     assert list(ours.state_dict()) == list(theirs_state)
     for name, value in ours.state_dict().items():
         assert_close(value.numpy(), theirs_state[name].numpy(), f"state {name} after the step")
-    assert repr(ours) == repr(theirs)
+    assert without_norm_bias(repr(ours)) == without_norm_bias(repr(theirs))
+
+
+def without_norm_bias(text):
+    """A repr without the norm layers' `bias=True`, which torch 2.13 prints (as minigan does) and
+    torch 2.11 does not: the comparison holds for either release."""
+    return re.sub(r"(affine=True), bias=True", r"\1", text)
 
 
 rng = np.random.default_rng(0)

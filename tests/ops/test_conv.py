@@ -270,7 +270,7 @@ def test_weight_gradient_is_the_correlation_of_input_and_output_gradient():
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_weight_gradient_from_the_forwards_kept_columns_equals_the_recomputed_one(seed, monkeypatch):
+def test_weight_gradient_from_the_forwards_kept_columns_equals_the_recomputed_one(seed, monkeypatch, cpu_default):
     rng = np.random.default_rng(seed)
     x_shape, w_shape, _, options = random_conv2d_config(rng)
     x, w = arrays(rng, x_shape, w_shape)
@@ -287,7 +287,7 @@ def test_weight_gradient_from_the_forwards_kept_columns_equals_the_recomputed_on
         np.testing.assert_array_equal(kept, recomputed)
 
 
-def test_columns_are_kept_only_for_a_weight_gradient_and_freed_by_backward():
+def test_columns_are_kept_only_for_a_weight_gradient_and_freed_by_backward(cpu_default):
     x = mg.tensor(np.random.default_rng(0).standard_normal((2, 3, 6, 6)), requires_grad=True)
     w = mg.tensor(np.ones((4, 3, 3, 3)), requires_grad=True)
     frozen = mg.tensor(np.ones((4, 3, 3, 3)))
@@ -340,7 +340,7 @@ def test_stride_one_by_shifted_gemms_matches_im2col_and_naive_loops(seed, dtype,
         np.testing.assert_allclose(a, b, rtol=tolerance, atol=tolerance * 10)
 
 
-def test_wide_stride_one_convs_take_shifted_gemms_and_are_twice_differentiable(monkeypatch):
+def test_wide_stride_one_convs_take_shifted_gemms_and_are_twice_differentiable(monkeypatch, cpu_default):
     calls = []
     by_shifts = conv_module._forward_by_shifts
     monkeypatch.setattr(conv_module, "_forward_by_shifts", lambda *a: calls.append(1) or by_shifts(*a))

@@ -42,9 +42,20 @@ def test_bad_input_is_named(call, error, message):
         call()
 
 
-def test_mixing_devices_is_refused(monkeypatch):
+def test_mixing_devices_is_refused(monkeypatch, cpu_default):  # b pretends to live on cuda
     a, b = t(2), t(2)
     real = backend.device_of
     monkeypatch.setattr(backend, "device_of", lambda array: "cuda" if array is b.data else real(array))
     with pytest.raises(RuntimeError, match=r"Mul: expected all tensors on the same device, got \['cpu', 'cuda'\]"):
         a * b
+
+
+def test_norm_statistics_and_loss_targets_on_another_device_are_named(monkeypatch, cpu_default):
+    x, stats, labels = t(4, 3), mg.zeros(3), mg.tensor(np.array([0, 1, 2, 0]))
+    real = backend.device_of
+    monkeypatch.setattr(backend, "device_of",
+                        lambda array: "cuda" if array is stats.data or array is labels.data else real(array))
+    with pytest.raises(RuntimeError, match=r"batch_norm: running_mean is on cuda but the input is on cpu"):
+        F.batch_norm(x, stats, None, training=True)
+    with pytest.raises(RuntimeError, match=r"nll_loss: input is on cpu but target is on cuda"):
+        F.cross_entropy(x, labels)

@@ -1,9 +1,12 @@
 """Normalisation gives the same values and gradients whatever the input's memory layout
 (conv outputs are NCHW views of channels-last buffers; the fused forward works in that layout)."""
 import numpy as np
+import pytest
 
 import minigan as mg
 import minigan.functional as F
+
+pytestmark = pytest.mark.usefixtures("cpu_default")  # the layouts are those of CPU conv outputs
 
 
 def _bn_value_and_grads(x_array):

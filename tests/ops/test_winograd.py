@@ -9,6 +9,8 @@ from minigan.ops import conv_arrays, winograd
 from minigan.ops.conv import conv2d, conv_transpose2d
 from test_conv import backward_data_reference, conv2d_reference, stored_channels_last
 
+pytestmark = pytest.mark.usefixtures("cpu_default")  # Winograd is a CPU path
+
 # (x shape, w shape, stride, padding): kernels 2 x stride, outputs that fill their 4x4 tiles or not
 CASES = [
     ((3, 16, 14, 14), (40, 16, 4, 4), (2, 2), (1, 1)),     # dcgan-28's D conv, 7x7 out: 8x8 tiles cropped

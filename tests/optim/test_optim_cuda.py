@@ -10,6 +10,7 @@ from minigan import nn, optim
 pytestmark = pytest.mark.skipif(not mg.cuda.is_available(), reason="no CUDA device")
 
 MAKERS = [lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01),
+          lambda ps: optim.Adam(ps, lr=0.01, betas=(0.5, 0.9)),
           lambda ps: optim.Adam(ps, lr=0.01, amsgrad=True, weight_decay=0.01),
           lambda ps: optim.RMSprop(ps, lr=0.01, centered=True, momentum=0.5)]
 
@@ -25,9 +26,9 @@ def run(model, opt, device, steps, ema=None):
             ema.update()
 
 
-@pytest.mark.parametrize("make", MAKERS, ids=["SGD", "Adam", "RMSprop"])
+@pytest.mark.parametrize("make", MAKERS, ids=["SGD", "Adam", "Adam-amsgrad", "RMSprop"])
 def test_gpu_trajectory_matches_cpu(make, float64):
-    cpu = nn.Sequential(nn.Linear(3, 6), nn.Tanh(), nn.Linear(6, 1))
+    cpu = nn.Sequential(nn.Linear(3, 6), nn.Tanh(), nn.Linear(6, 1)).to("cpu")
     gpu = nn.Sequential(nn.Linear(3, 6), nn.Tanh(), nn.Linear(6, 1)).to("cuda")
     gpu.load_state_dict(cpu.state_dict())
     opt_cpu, opt_gpu = make(cpu.parameters()), make(gpu.parameters())

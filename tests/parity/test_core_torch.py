@@ -94,14 +94,14 @@ def test_norms_match_torch():
 
 
 def test_batch_norm_running_statistics_match_torch():
-    ours_mean, ours_var = np.zeros(3), np.ones(3)
+    ours_mean, ours_var = mg.zeros(3, dtype=mg.float64), mg.ones(3, dtype=mg.float64)
     theirs_mean, theirs_var = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
     for step in range(4):
         x = rng.normal(loc=step, size=(5, 3, 2))
         F.batch_norm(mg.tensor(x), ours_mean, ours_var, training=True, momentum=0.2)
         TF.batch_norm(torch.tensor(x), theirs_mean, theirs_var, training=True, momentum=0.2)
-    np.testing.assert_allclose(ours_mean, theirs_mean.numpy(), rtol=1e-12)
-    np.testing.assert_allclose(ours_var, theirs_var.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours_mean.numpy(), theirs_mean.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours_var.numpy(), theirs_var.numpy(), rtol=1e-12)
     x = rng.normal(size=(5, 3, 2))
     compare(lambda t: F.batch_norm(t, ours_mean, ours_var), lambda t: TF.batch_norm(t, theirs_mean, theirs_var), x)
 

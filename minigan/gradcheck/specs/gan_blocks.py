@@ -27,8 +27,8 @@ def _spectral(module):
     """A spectrally normalised layer with fixed, positive u and v: with weights in [0.5, 1.5],
     sigma = u^T W v stays well away from zero whatever weights the check draws."""
     nn.spectral_norm(module)
-    module.weight_u.data[...] = np.abs(module.weight_u.data)
-    module.weight_v.data[...] = np.abs(module.weight_v.data)
+    module.weight_u[...] = module.weight_u.abs()
+    module.weight_v[...] = module.weight_v.abs()
     return module
 
 
@@ -89,8 +89,8 @@ LABELS = Arg((4,), 0, 3, integer=True)
 register("nn.ConditionalBatchNorm2d", "training", _module(nn.ConditionalBatchNorm2d(3, 3), CONDITIONAL, 2),
          Arg((4, 3, 2, 2)), LABELS, Arg((3, 3), 0.5, 1.5), Arg((3, 3)))
 _eval_cbn = nn.ConditionalBatchNorm2d(3, 3)
-_eval_cbn.bn.running_mean.data[...] = [-0.3, 0.1, 0.4]
-_eval_cbn.bn.running_var.data[...] = [0.5, 1.2, 1.7]
+_eval_cbn.bn.running_mean[...] = [-0.3, 0.1, 0.4]
+_eval_cbn.bn.running_var[...] = [0.5, 1.2, 1.7]
 register("nn.ConditionalBatchNorm2d", "eval, running stats", _module(_eval_cbn, CONDITIONAL, 2, training=False),
          Arg((4, 3, 2, 2)), LABELS, Arg((3, 3), 0.5, 1.5), Arg((3, 3)))
 

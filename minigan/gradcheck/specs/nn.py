@@ -22,8 +22,8 @@ def _layer(module, names, training=True, **forward_kwargs):
 def _with_running_stats(module):
     """Non-trivial running statistics, for eval-mode checks."""
     n = module.num_features
-    module.running_mean.data[...] = np.linspace(-0.3, 0.4, n)
-    module.running_var.data[...] = np.linspace(0.5, 1.7, n)
+    module.running_mean[...] = np.linspace(-0.3, 0.4, n)
+    module.running_var[...] = np.linspace(0.5, 1.7, n)
     return module
 
 
