@@ -145,7 +145,7 @@ def test_steps_report_their_gemm_work_and_the_gemm_only_time():
     assert "| s | 90.00 | 45.00 | 2.00 | 10.00 | 50.0 |" in text
 
 
-def test_gemm_work_of_a_step_counts_its_matrix_products():
+def test_gemm_work_of_a_step_counts_its_matrix_products(cpu_default):   # CPU BLAS work
     from minigan.bench import gemm_work
     nn = mg.nn
     net = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1))

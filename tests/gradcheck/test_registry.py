@@ -62,7 +62,8 @@ def _reached_by(check):
     live = [y for y in outputs if y.requires_grad]
     if wanted and live:
         # output gradients that require grad, so second-order-only Functions get recorded too
-        grad_outputs = [mg.tensor(np.random.default_rng(0).uniform(-1, 1, y.shape), requires_grad=True)
+        grad_outputs = [mg.tensor(np.random.default_rng(0).uniform(-1, 1, y.shape), device=y.device,
+                                  requires_grad=True)
                         for y in live]
         grads = mg.grad(live, wanted, grad_outputs, create_graph=True, allow_unused=True)
         types |= set(_functions_in_graph([g for g in grads if g is not None]))
