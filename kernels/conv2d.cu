@@ -12,12 +12,16 @@
 // A block owns a TM x TN tile of C. It walks K in chunks of TK: the block's threads gather the
 // TM x TK slice of A and the TK x TN slice of B into __shared__ memory, wait (__syncthreads), then
 // each thread multiplies its MICRO x MICRO piece of the tile out of shared memory, and waits
-// again before the next chunk overwrites the tiles. Each thread's piece is strided across the
-// tile (rows tm, tm + TM/MICRO, ...), so a warp's stores land on consecutive pixels.
+// again before the next chunk overwrites the tiles. The next chunk is fetched into registers while
+// the current one is multiplied (`gemm_k_loop`), so global-memory latency overlaps arithmetic. Each
+// thread's piece is strided across the tile (rows tm, tm + TM/MICRO, ...), so a warp's stores land
+// on consecutive pixels.
 //
 // Tiles: "wide" 64 x 64 outputs, K chunks of 16, 256 threads of 4 x 4 outputs; "narrow" 16 x 256,
-// also 256 threads, for products with at most 16 rows. Shared memory per block: 8 KB (float) or
-// 16 KB (double) wide, 17 / 34 KB narrow. ptxas (sm_90): 64 registers (float), 80 (double), no spills.
+// also 256 threads, for products with at most 16 rows; "skinny" 4 x 512, 128 threads each owning
+// four columns, for at most 4 rows (an RGB or grey image's gradient, a 1-channel output). Shared
+// memory per block: 8 / 16 KB (float / double) wide, 17 / 34 KB narrow, 16 / 32 KB skinny.
+// ptxas (sm_90, CONV_MIN_BLOCKS 1): 63-120 registers, no spills (tests/kernels/test_ptx.py).
 //
 // Deterministic by construction: every output element is summed by exactly one thread, in a fixed
 // k order, with no atomics. Backward-data is a gather over the taps that reach each input pixel
@@ -32,8 +36,9 @@
 #endif
 
 // Tile shapes (TM x TN outputs per block, TK-deep K chunks). "wide" serves most layers; "narrow"
-// serves products with few rows (M <= 16: e.g. an RGB image's gradient, a 1-channel critic
-// output), where a 64-row tile would be mostly idle. The emulated build shrinks them with -D.
+// serves products with few rows (M <= 16) and "skinny" those with at most 4 (an image's gradient,
+// a 1-channel critic output), where a taller tile would be mostly idle. The emulated build shrinks
+// them with -D.
 #ifndef CONV_WIDE_TM
 #define CONV_WIDE_TM 64
 #endif
@@ -52,8 +57,22 @@
 #ifndef CONV_NARROW_TK
 #define CONV_NARROW_TK 16
 #endif
+#ifndef CONV_SKINNY_TM
+#define CONV_SKINNY_TM 4
+#endif
+#ifndef CONV_SKINNY_TN
+#define CONV_SKINNY_TN 512
+#endif
+#ifndef CONV_SKINNY_TK
+#define CONV_SKINNY_TK 8
+#endif
 #ifndef CONV_SUM_THREADS
 #define CONV_SUM_THREADS 256
+#endif
+// Blocks per SM that ptxas must leave room for (launch bounds): 1 lets it keep the prefetched
+// chunk and the tile decode in registers without spilling; more would cap registers per thread.
+#ifndef CONV_MIN_BLOCKS
+#define CONV_MIN_BLOCKS 1
 #endif
 
 // Every thread computes a MICRO x MICRO piece of the tile, so a block has TM * TN / MICRO^2 threads.
@@ -78,6 +97,25 @@ __device__ __forceinline__ void split_range(int k_total, int splits, int split, 
     begin = min_int(k_total, split * per_split);
     end = min_int(k_total, begin + per_split);
 }
+
+// Who stages what. A's TM x TK slice is spread over the threads in order (A_LOADS values each; the
+// loader says where value i lands). B's TK x TN slice is staged by columns: a thread owns B_COLS
+// fixed columns (their pixel or weight position is decoded once) and B_ROWS of their rows, so a
+// tile may be wider than its thread count (the skinny tile: 4 rows x 512 columns, 128 threads).
+template <int TM, int TN, int TK>
+struct TileLayout {
+    static constexpr int THREADS = CONV_THREADS(TM, TN);
+    static constexpr int A_LOADS = (TM * TK + THREADS - 1) / THREADS;
+    static constexpr int B_COLS = TN > THREADS ? TN / THREADS : 1;
+    static constexpr int B_ROW_STEP = THREADS >= TN ? THREADS / TN : 1;
+    static constexpr int B_ROWS = TK / B_ROW_STEP;
+    static_assert(TM % CONV_MICRO == 0 && TN % CONV_MICRO == 0, "tiles hold whole MICRO x MICRO pieces");
+    static_assert(THREADS >= TN ? THREADS % TN == 0 : TN % THREADS == 0, "B columns split evenly");
+    static_assert(TK % B_ROW_STEP == 0, "B rows split evenly");
+
+    __device__ static int b_column(int q) { return threadIdx.x % TN + q * THREADS; }
+    __device__ static int b_row(int r) { return threadIdx.x / TN + r * B_ROW_STEP; }
+};
 
 template <typename T>
 __device__ __forceinline__ void zero(T (&acc)[CONV_MICRO][CONV_MICRO]) {
@@ -104,66 +142,114 @@ __device__ __forceinline__ void multiply_tiles(const T (&a_tile)[TK][TM], const 
     }
 }
 
-// ------------------------------------------------------------------------------------ forward
-// C = y of one group: rows are its output channels, columns are output pixels (n, oh, ow).
-template <typename T, int TM, int TN, int TK>
-__device__ void conv2d_forward_tile(const T* __restrict__ x, const T* __restrict__ w, T* __restrict__ y,
-                                    const ConvShape s) {
-    constexpr int THREADS = CONV_THREADS(TM, TN);
-    static_assert(TM % (CONV_MICRO * CONV_MICRO) == 0, "THREADS must be a multiple of TN");
-    __shared__ T a_tile[TK][TM];  // weights, a_tile[k][output channel]
-    __shared__ T b_tile[TK][TN];  // input patches, b_tile[k][output pixel]
+// The K loop every kernel shares. The next chunk's values are fetched from global memory into
+// registers before the current chunk is multiplied, so their latency overlaps the arithmetic;
+// they reach shared memory after the barrier that ends the multiply. A Loader knows one
+// direction's A and B: a_position(i) (where staged value i lands), a_value, b_value.
+template <typename T, int TM, int TN, int TK, class Loader>
+__device__ __forceinline__ void fetch(const Loader& load, int k0, int k_end,
+                                      T (&a_regs)[TileLayout<TM, TN, TK>::A_LOADS],
+                                      T (&b_regs)[TileLayout<TM, TN, TK>::B_COLS][TileLayout<TM, TN, TK>::B_ROWS]) {
+    using L = TileLayout<TM, TN, TK>;
+#pragma unroll
+    for (int r = 0; r < L::A_LOADS; ++r) {
+        const int i = threadIdx.x + r * L::THREADS;
+        int mm, kk;
+        Loader::a_position(i, mm, kk);
+        a_regs[r] = i < TM * TK ? load.a_value(mm, k0 + kk, k_end) : T(0);
+    }
+#pragma unroll
+    for (int q = 0; q < L::B_COLS; ++q)
+#pragma unroll
+        for (int r = 0; r < L::B_ROWS; ++r) b_regs[q][r] = load.b_value(q, k0 + L::b_row(r), k_end);
+}
 
-    const int tid = threadIdx.x;
-    const int cin_g = s.in_channels / s.groups, cout_g = s.out_channels / s.groups;
-    const int taps = s.kernel_h * s.kernel_w;
-    const int k_total = cin_g * taps;
-    const int pixels = s.batch * s.out_h * s.out_w;
-    const int group = blockIdx.z / s.splits, split = blockIdx.z % s.splits;
-    const int m0 = blockIdx.y * TM, n0 = blockIdx.x * TN;
-    int k_begin, k_end;
-    split_range<TK>(k_total, s.splits, split, k_begin, k_end);
-
-    // THREADS is a multiple of TN, so the pixel a thread stages into b_tile is the same at every
-    // k step: decode its (n, oh, ow) once, outside the K loop.
-    const int load_n = tid % TN;
-    const int pixel = n0 + load_n;
-    const bool pixel_valid = pixel < pixels;
-    const int n = pixel_valid ? pixel / (s.out_h * s.out_w) : 0;
-    const int oh = pixel_valid ? pixel / s.out_w % s.out_h : 0;
-    const int ow = pixel_valid ? pixel % s.out_w : 0;
-    const T* x_image = x + ((long long)n * s.in_channels + group * cin_g) * s.in_h * s.in_w;
-    const int ih0 = oh * s.stride_h - s.pad_h, iw0 = ow * s.stride_w - s.pad_w;
-    const T* w_group = w + (long long)group * cout_g * k_total;
-
-    T acc[CONV_MICRO][CONV_MICRO];
+template <typename T, int TM, int TN, int TK, class Loader>
+__device__ __forceinline__ void gemm_k_loop(const Loader& load, int k_begin, int k_end,
+                                            T (&acc)[CONV_MICRO][CONV_MICRO]) {
+    using L = TileLayout<TM, TN, TK>;
+    __shared__ T a_tile[TK][TM];
+    __shared__ T b_tile[TK][TN];
+    T a_regs[L::A_LOADS], b_regs[L::B_COLS][L::B_ROWS];
     zero<T>(acc);
+    if (k_begin < k_end) fetch<T, TM, TN, TK>(load, k_begin, k_end, a_regs, b_regs);
     for (int k0 = k_begin; k0 < k_end; k0 += TK) {
-        // A weight row is contiguous along k: consecutive threads read consecutive k (coalesced).
-        for (int i = tid; i < TM * TK; i += THREADS) {
-            const int mm = i / TK, kk = i % TK, m = m0 + mm, k = k0 + kk;
-            a_tile[kk][mm] = (m < cout_g && k < k_end) ? w_group[(long long)m * k_total + k] : T(0);
+#pragma unroll
+        for (int r = 0; r < L::A_LOADS; ++r) {
+            const int i = threadIdx.x + r * L::THREADS;
+            int mm, kk;
+            Loader::a_position(i, mm, kk);
+            if (i < TM * TK) a_tile[kk][mm] = a_regs[r];
         }
-        // Patch values are gathered; taps falling in the padding read as zero.
-        for (int kk = tid / TN; kk < TK; kk += THREADS / TN) {
-            const int k = k0 + kk;
-            T value = T(0);
-            if (pixel_valid && k < k_end) {
-                const int c = k / taps, tap = k % taps;
-                const int ih = ih0 + (tap / s.kernel_w) * s.dilation_h;
-                const int iw = iw0 + (tap % s.kernel_w) * s.dilation_w;
-                if (ih >= 0 && ih < s.in_h && iw >= 0 && iw < s.in_w)
-                    value = x_image[((long long)c * s.in_h + ih) * s.in_w + iw];
-            }
-            b_tile[kk][load_n] = value;
-        }
+#pragma unroll
+        for (int q = 0; q < L::B_COLS; ++q)
+#pragma unroll
+            for (int r = 0; r < L::B_ROWS; ++r) b_tile[L::b_row(r)][L::b_column(q)] = b_regs[q][r];
         __syncthreads();  // tiles complete before anyone multiplies
+        if (k0 + TK < k_end) fetch<T, TM, TN, TK>(load, k0 + TK, k_end, a_regs, b_regs);
         multiply_tiles<T, TM, TN, TK>(a_tile, b_tile, acc);
         __syncthreads();  // everyone done multiplying before the next chunk overwrites the tiles
     }
+}
+
+// ------------------------------------------------------------------------------------ forward
+// C = y of one group: rows are its output channels, columns are output pixels (n, oh, ow).
+template <typename T, int TM, int TN, int TK>
+struct ForwardLoader {
+    using L = TileLayout<TM, TN, TK>;
+    const T* w_group;
+    int k_total, cout_g, m0, taps, kernel_w, dilation_h, dilation_w, in_h, in_w;
+    const T* x_image[L::B_COLS];  // each owned column's pixel: its image and top-left input tap
+    int ih0[L::B_COLS], iw0[L::B_COLS];
+    bool valid[L::B_COLS];
+
+    __device__ ForwardLoader(const T* x, const T* w, const ConvShape& s, int group, int m0_, int n0) {
+        const int cin_g = s.in_channels / s.groups, pixels = s.batch * s.out_h * s.out_w;
+        taps = s.kernel_h * s.kernel_w;
+        k_total = cin_g * taps;
+        cout_g = s.out_channels / s.groups;
+        m0 = m0_;
+        kernel_w = s.kernel_w, dilation_h = s.dilation_h, dilation_w = s.dilation_w, in_h = s.in_h, in_w = s.in_w;
+        w_group = w + (long long)group * cout_g * k_total;
+        for (int q = 0; q < L::B_COLS; ++q) {
+            const int pixel = n0 + L::b_column(q);
+            valid[q] = pixel < pixels;
+            const int n = valid[q] ? pixel / (s.out_h * s.out_w) : 0;
+            const int oh = valid[q] ? pixel / s.out_w % s.out_h : 0, ow = valid[q] ? pixel % s.out_w : 0;
+            x_image[q] = x + ((long long)n * s.in_channels + group * cin_g) * s.in_h * s.in_w;
+            ih0[q] = oh * s.stride_h - s.pad_h, iw0[q] = ow * s.stride_w - s.pad_w;
+        }
+    }
+    // A weight row is contiguous along k: consecutive threads read consecutive k (coalesced).
+    __device__ static void a_position(int i, int& mm, int& kk) { mm = i / TK, kk = i % TK; }
+    __device__ T a_value(int mm, int k, int k_end) const {
+        const int m = m0 + mm;
+        return m < cout_g && k < k_end ? w_group[(long long)m * k_total + k] : T(0);
+    }
+    // Patch values are gathered; taps falling in the padding read as zero.
+    __device__ T b_value(int q, int k, int k_end) const {
+        if (!valid[q] || k >= k_end) return T(0);
+        const int c = k / taps, tap = k % taps;
+        const int ih = ih0[q] + (tap / kernel_w) * dilation_h, iw = iw0[q] + (tap % kernel_w) * dilation_w;
+        return ih >= 0 && ih < in_h && iw >= 0 && iw < in_w ? x_image[q][((long long)c * in_h + ih) * in_w + iw] : T(0);
+    }
+};
+
+template <typename T, int TM, int TN, int TK>
+__device__ void conv2d_forward_tile(const T* __restrict__ x, const T* __restrict__ w, T* __restrict__ y,
+                                    const ConvShape s) {
+    const int cout_g = s.out_channels / s.groups;
+    const int pixels = s.batch * s.out_h * s.out_w;
+    const int group = blockIdx.z / s.splits, split = blockIdx.z % s.splits;
+    const int m0 = blockIdx.y * TM, n0 = blockIdx.x * TN;
+    const ForwardLoader<T, TM, TN, TK> load(x, w, s, group, m0, n0);
+    int k_begin, k_end;
+    split_range<TK>(load.k_total, s.splits, split, k_begin, k_end);
+    T acc[CONV_MICRO][CONV_MICRO];
+    gemm_k_loop<T, TM, TN, TK>(load, k_begin, k_end, acc);
 
     T* out = y + (long long)split * s.batch * s.out_channels * s.out_h * s.out_w;
-    const int tm = tid / (TN / CONV_MICRO), tn = tid % (TN / CONV_MICRO);
+    const int tm = threadIdx.x / (TN / CONV_MICRO), tn = threadIdx.x % (TN / CONV_MICRO);
     for (int j = 0; j < CONV_MICRO; ++j) {
         const int p = n0 + tn + j * (TN / CONV_MICRO);
         if (p >= pixels) continue;
@@ -204,89 +290,99 @@ __device__ __forceinline__ TapSet taps_for_phase(int phase, int pad, int dilatio
     return set;
 }
 
+// The geometry of one stride phase of the input: its rows x cols pixels per image.
+struct Phase {
+    int h, w, rows, cols;
+    TapSet taps_h, taps_w;
+    __device__ Phase(const ConvShape& s, int phase) {
+        h = phase / s.stride_w, w = phase % s.stride_w;
+        rows = h < s.in_h ? ceil_div(s.in_h - h, s.stride_h) : 0;
+        cols = w < s.in_w ? ceil_div(s.in_w - w, s.stride_w) : 0;
+        taps_h = taps_for_phase(h, s.pad_h, s.dilation_h, s.stride_h, s.kernel_h);
+        taps_w = taps_for_phase(w, s.pad_w, s.dilation_w, s.stride_w, s.kernel_w);
+    }
+};
+
+template <typename T, int TM, int TN, int TK>
+struct BackwardDataLoader {
+    using L = TileLayout<TM, TN, TK>;
+    const T* w_group;
+    int cin_g, m0, taps, kernel_h, kernel_w, out_h, out_w;
+    int first_h, step_h, first_w, step_w, count_w;
+    int shift_h, shift_w, stride_h, stride_w, dilation_h, dilation_w;
+    const T* gy_image[L::B_COLS];  // each owned column's input pixel: its image, row and column
+    int row[L::B_COLS], col[L::B_COLS];
+    bool valid[L::B_COLS];
+
+    __device__ BackwardDataLoader(const T* gy, const T* w, const ConvShape& s, const Phase& p, int group,
+                                  int m0_, int n0) {
+        const int cout_g = s.out_channels / s.groups, pixels = s.batch * p.rows * p.cols;
+        cin_g = s.in_channels / s.groups;
+        m0 = m0_;
+        taps = p.taps_h.count * p.taps_w.count;
+        kernel_h = s.kernel_h, kernel_w = s.kernel_w, out_h = s.out_h, out_w = s.out_w;
+        first_h = p.taps_h.first, step_h = p.taps_h.step, first_w = p.taps_w.first, step_w = p.taps_w.step;
+        count_w = p.taps_w.count;
+        shift_h = p.h + s.pad_h, shift_w = p.w + s.pad_w;
+        stride_h = s.stride_h, stride_w = s.stride_w, dilation_h = s.dilation_h, dilation_w = s.dilation_w;
+        w_group = w + (long long)group * cout_g * cin_g * s.kernel_h * s.kernel_w;
+        for (int q = 0; q < L::B_COLS; ++q) {
+            const int pixel = n0 + L::b_column(q);
+            valid[q] = pixel < pixels;
+            const int n = valid[q] ? pixel / (p.rows * p.cols) : 0;
+            row[q] = valid[q] ? pixel / p.cols % p.rows : 0, col[q] = valid[q] ? pixel % p.cols : 0;
+            gy_image[q] = gy + ((long long)n * s.out_channels + group * cout_g) * s.out_h * s.out_w;
+        }
+    }
+    // Weights are read transposed (w[co, ci, r, s] for consecutive ci); they are small and stay in
+    // cache, so the shared-memory stores are the ones kept conflict-free.
+    __device__ static void a_position(int i, int& mm, int& kk) { mm = i % TM, kk = i / TM; }
+    __device__ T a_value(int mm, int k, int k_end) const {
+        const int m = m0 + mm;
+        if (m >= cin_g || k >= k_end) return T(0);
+        const int co = k / taps, tap = k % taps;
+        const int r = first_h + tap / count_w * step_h, c = first_w + tap % count_w * step_w;
+        return w_group[(((long long)co * cin_g + m) * kernel_h + r) * kernel_w + c];
+    }
+    __device__ T b_value(int q, int k, int k_end) const {
+        if (!valid[q] || k >= k_end) return T(0);
+        const int co = k / taps, tap = k % taps;
+        const int r = first_h + tap / count_w * step_h, c = first_w + tap % count_w * step_w;
+        // exact divisions: the tap set was chosen so that they are
+        const int oh = row[q] + (shift_h - r * dilation_h) / stride_h;
+        const int ow = col[q] + (shift_w - c * dilation_w) / stride_w;
+        return oh >= 0 && oh < out_h && ow >= 0 && ow < out_w ? gy_image[q][((long long)co * out_h + oh) * out_w + ow]
+                                                              : T(0);
+    }
+};
+
 template <typename T, int TM, int TN, int TK>
 __device__ void conv2d_backward_data_tile(const T* __restrict__ gy, const T* __restrict__ w, T* __restrict__ gx,
                                           const ConvShape s) {
-    constexpr int THREADS = CONV_THREADS(TM, TN);
-    static_assert(TM % (CONV_MICRO * CONV_MICRO) == 0, "THREADS must be a multiple of TN");
-    __shared__ T a_tile[TK][TM];  // weights, a_tile[k][input channel]
-    __shared__ T b_tile[TK][TN];  // output gradients, b_tile[k][input pixel of this phase]
-
-    const int tid = threadIdx.x;
-    const int cin_g = s.in_channels / s.groups, cout_g = s.out_channels / s.groups;
+    const int cin_g = s.in_channels / s.groups;
     const int phases = s.stride_h * s.stride_w;
     const int split = blockIdx.z % s.splits;
-    const int phase = blockIdx.z / s.splits % phases;
     const int group = blockIdx.z / (s.splits * phases);
-    const int phase_h = phase / s.stride_w, phase_w = phase % s.stride_w;
-    const int rows = phase_h < s.in_h ? ceil_div(s.in_h - phase_h, s.stride_h) : 0;
-    const int cols = phase_w < s.in_w ? ceil_div(s.in_w - phase_w, s.stride_w) : 0;
-    const int pixels = s.batch * rows * cols;
+    const Phase p(s, blockIdx.z / s.splits % phases);
+    const int pixels = s.batch * p.rows * p.cols;
     const int m0 = blockIdx.y * TM, n0 = blockIdx.x * TN;
     // The grid is sized for the largest phase; blocks past this phase's pixels have nothing to do
     // (the whole block leaves together, so no __syncthreads is skipped by part of it).
     if (n0 >= pixels) return;
 
-    const TapSet taps_h = taps_for_phase(phase_h, s.pad_h, s.dilation_h, s.stride_h, s.kernel_h);
-    const TapSet taps_w = taps_for_phase(phase_w, s.pad_w, s.dilation_w, s.stride_w, s.kernel_w);
-    const int taps = taps_h.count * taps_w.count;
-    const int k_total = cout_g * taps;
+    const BackwardDataLoader<T, TM, TN, TK> load(gy, w, s, p, group, m0, n0);
     int k_begin, k_end;
-    split_range<TK>(k_total, s.splits, split, k_begin, k_end);
-
-    // As in the forward kernel, each thread stages one fixed pixel into b_tile: decode it once.
-    const int load_n = tid % TN;
-    const int pixel = n0 + load_n;
-    const bool pixel_valid = pixel < pixels;
-    const int n = pixel_valid ? pixel / (rows * cols) : 0;
-    const int row = pixel_valid ? pixel / cols % rows : 0;
-    const int col = pixel_valid ? pixel % cols : 0;
-    const T* gy_image = gy + ((long long)n * s.out_channels + group * cout_g) * s.out_h * s.out_w;
-    const T* w_group = w + (long long)group * cout_g * cin_g * s.kernel_h * s.kernel_w;
-
+    split_range<TK>(s.out_channels / s.groups * load.taps, s.splits, split, k_begin, k_end);
     T acc[CONV_MICRO][CONV_MICRO];
-    zero<T>(acc);
-    for (int k0 = k_begin; k0 < k_end; k0 += TK) {
-        // Weights are read transposed (w[co, ci, r, s] for consecutive ci); they are small and
-        // stay in cache, so the shared-memory stores are the ones kept conflict-free.
-        for (int i = tid; i < TM * TK; i += THREADS) {
-            const int mm = i % TM, kk = i / TM, m = m0 + mm, k = k0 + kk;
-            T value = T(0);
-            if (m < cin_g && k < k_end) {
-                const int co = k / taps, tap = k % taps;
-                const int r = taps_h.first + tap / taps_w.count * taps_h.step;
-                const int c = taps_w.first + tap % taps_w.count * taps_w.step;
-                value = w_group[(((long long)co * cin_g + m) * s.kernel_h + r) * s.kernel_w + c];
-            }
-            a_tile[kk][mm] = value;
-        }
-        for (int kk = tid / TN; kk < TK; kk += THREADS / TN) {
-            const int k = k0 + kk;
-            T value = T(0);
-            if (pixel_valid && k < k_end) {
-                const int co = k / taps, tap = k % taps;
-                const int r = taps_h.first + tap / taps_w.count * taps_h.step;
-                const int c = taps_w.first + tap % taps_w.count * taps_w.step;
-                // exact divisions: the tap set was chosen so that they are
-                const int oh = row + (phase_h + s.pad_h - r * s.dilation_h) / s.stride_h;
-                const int ow = col + (phase_w + s.pad_w - c * s.dilation_w) / s.stride_w;
-                if (oh >= 0 && oh < s.out_h && ow >= 0 && ow < s.out_w)
-                    value = gy_image[((long long)co * s.out_h + oh) * s.out_w + ow];
-            }
-            b_tile[kk][load_n] = value;
-        }
-        __syncthreads();
-        multiply_tiles<T, TM, TN, TK>(a_tile, b_tile, acc);
-        __syncthreads();
-    }
+    gemm_k_loop<T, TM, TN, TK>(load, k_begin, k_end, acc);
 
     T* out = gx + (long long)split * s.batch * s.in_channels * s.in_h * s.in_w;
-    const int tm = tid / (TN / CONV_MICRO), tn = tid % (TN / CONV_MICRO);
+    const int tm = threadIdx.x / (TN / CONV_MICRO), tn = threadIdx.x % (TN / CONV_MICRO);
     for (int j = 0; j < CONV_MICRO; ++j) {
-        const int p = n0 + tn + j * (TN / CONV_MICRO);
-        if (p >= pixels) continue;
-        const int pn = p / (rows * cols);
-        const int ih = phase_h + p / cols % rows * s.stride_h, iw = phase_w + p % cols * s.stride_w;
+        const int px = n0 + tn + j * (TN / CONV_MICRO);
+        if (px >= pixels) continue;
+        const int pn = px / (p.rows * p.cols);
+        const int ih = p.h + px / p.cols % p.rows * s.stride_h, iw = p.w + px % p.cols * s.stride_w;
         for (int i = 0; i < CONV_MICRO; ++i) {
             const int m = m0 + tm + i * (TM / CONV_MICRO);
             if (m < cin_g)
@@ -300,66 +396,62 @@ __device__ void conv2d_backward_data_tile(const T* __restrict__ gy, const T* __r
 // and K runs over every output pixel (n, oh, ow) of the batch. Each gw element belongs to one
 // thread of one block (per K split), so the long reduction needs no atomics.
 template <typename T, int TM, int TN, int TK>
+struct BackwardWeightLoader {
+    using L = TileLayout<TM, TN, TK>;
+    const T* gy_group;
+    int cout_g, m0, out_hw, out_w, out_channels, in_channels, in_h, in_w, stride_h, stride_w, pad_h, pad_w;
+    const T* x_channel[L::B_COLS];  // each owned column j = (ci, r, s): its input channel and tap offset
+    int tap_h[L::B_COLS], tap_w[L::B_COLS];
+    bool valid[L::B_COLS];
+
+    __device__ BackwardWeightLoader(const T* x, const T* gy, const ConvShape& s, int group, int m0_, int n0) {
+        const int cin_g = s.in_channels / s.groups, taps = s.kernel_h * s.kernel_w, columns = cin_g * taps;
+        cout_g = s.out_channels / s.groups;
+        m0 = m0_;
+        out_hw = s.out_h * s.out_w, out_w = s.out_w, out_channels = s.out_channels, in_channels = s.in_channels;
+        in_h = s.in_h, in_w = s.in_w, stride_h = s.stride_h, stride_w = s.stride_w, pad_h = s.pad_h, pad_w = s.pad_w;
+        gy_group = gy + (long long)group * cout_g * out_hw;
+        for (int q = 0; q < L::B_COLS; ++q) {
+            const int column = n0 + L::b_column(q);
+            valid[q] = column < columns;
+            const int ci = valid[q] ? column / taps : 0;
+            tap_h[q] = valid[q] ? column % taps / s.kernel_w * s.dilation_h : 0;
+            tap_w[q] = valid[q] ? column % s.kernel_w * s.dilation_w : 0;
+            x_channel[q] = x + (long long)(group * cin_g + ci) * s.in_h * s.in_w;
+        }
+    }
+    // gy rows are contiguous along (oh, ow): consecutive threads read consecutive pixels.
+    __device__ static void a_position(int i, int& mm, int& kk) { mm = i / TK, kk = i % TK; }
+    __device__ T a_value(int mm, int k, int k_end) const {
+        const int m = m0 + mm;
+        if (m >= cout_g || k >= k_end) return T(0);
+        const int pn = k / out_hw, p_hw = k % out_hw;
+        return gy_group[((long long)pn * out_channels + m) * out_hw + p_hw];
+    }
+    __device__ T b_value(int q, int k, int k_end) const {
+        if (!valid[q] || k >= k_end) return T(0);
+        const int pn = k / out_hw, p_hw = k % out_hw;
+        const int ih = p_hw / out_w * stride_h - pad_h + tap_h[q], iw = p_hw % out_w * stride_w - pad_w + tap_w[q];
+        return ih >= 0 && ih < in_h && iw >= 0 && iw < in_w
+                   ? x_channel[q][((long long)pn * in_channels * in_h + ih) * in_w + iw] : T(0);
+    }
+};
+
+template <typename T, int TM, int TN, int TK>
 __device__ void conv2d_backward_weight_tile(const T* __restrict__ x, const T* __restrict__ gy, T* __restrict__ gw,
                                             const ConvShape s) {
-    constexpr int THREADS = CONV_THREADS(TM, TN);
-    static_assert(TM % (CONV_MICRO * CONV_MICRO) == 0, "THREADS must be a multiple of TN");
-    __shared__ T a_tile[TK][TM];  // output gradients, a_tile[pixel][output channel]
-    __shared__ T b_tile[TK][TN];  // input patches, b_tile[pixel][(ci, r, s)]
-
-    const int tid = threadIdx.x;
-    const int cin_g = s.in_channels / s.groups, cout_g = s.out_channels / s.groups;
-    const int taps = s.kernel_h * s.kernel_w;
-    const int columns = cin_g * taps;
-    const int out_hw = s.out_h * s.out_w;
-    const int k_total = s.batch * out_hw;
+    const int cout_g = s.out_channels / s.groups;
+    const int columns = s.in_channels / s.groups * s.kernel_h * s.kernel_w;
     const int group = blockIdx.z / s.splits, split = blockIdx.z % s.splits;
     const int m0 = blockIdx.y * TM, n0 = blockIdx.x * TN;
+    const BackwardWeightLoader<T, TM, TN, TK> load(x, gy, s, group, m0, n0);
     int k_begin, k_end;
-    split_range<TK>(k_total, s.splits, split, k_begin, k_end);
-
-    // Each thread stages one fixed weight position j = (ci, r, s) into b_tile: decode it once.
-    const int load_n = tid % TN;
-    const int column = n0 + load_n;
-    const bool column_valid = column < columns;
-    const int ci = column_valid ? column / taps : 0;
-    const int tap_h = column_valid ? column % taps / s.kernel_w * s.dilation_h : 0;
-    const int tap_w = column_valid ? column % s.kernel_w * s.dilation_w : 0;
-    const T* x_channel = x + (long long)(group * cin_g + ci) * s.in_h * s.in_w;
-    const T* gy_group = gy + (long long)group * cout_g * out_hw;
-
+    split_range<TK>(s.batch * s.out_h * s.out_w, s.splits, split, k_begin, k_end);
     T acc[CONV_MICRO][CONV_MICRO];
-    zero<T>(acc);
-    for (int k0 = k_begin; k0 < k_end; k0 += TK) {
-        // gy rows are contiguous along (oh, ow): consecutive threads read consecutive pixels.
-        for (int i = tid; i < TM * TK; i += THREADS) {
-            const int mm = i / TK, kk = i % TK, m = m0 + mm, k = k0 + kk;
-            T value = T(0);
-            if (m < cout_g && k < k_end) {
-                const int pn = k / out_hw, p_hw = k % out_hw;
-                value = gy_group[((long long)pn * s.out_channels + m) * out_hw + p_hw];
-            }
-            a_tile[kk][mm] = value;
-        }
-        for (int kk = tid / TN; kk < TK; kk += THREADS / TN) {
-            const int k = k0 + kk;
-            T value = T(0);
-            if (column_valid && k < k_end) {
-                const int pn = k / out_hw, p_hw = k % out_hw;
-                const int ih = p_hw / s.out_w * s.stride_h - s.pad_h + tap_h;
-                const int iw = p_hw % s.out_w * s.stride_w - s.pad_w + tap_w;
-                if (ih >= 0 && ih < s.in_h && iw >= 0 && iw < s.in_w)
-                    value = x_channel[((long long)pn * s.in_channels * s.in_h + ih) * s.in_w + iw];
-            }
-            b_tile[kk][load_n] = value;
-        }
-        __syncthreads();
-        multiply_tiles<T, TM, TN, TK>(a_tile, b_tile, acc);
-        __syncthreads();
-    }
+    gemm_k_loop<T, TM, TN, TK>(load, k_begin, k_end, acc);
 
     T* out = gw + (long long)split * s.out_channels * columns;
-    const int tm = tid / (TN / CONV_MICRO), tn = tid % (TN / CONV_MICRO);
+    const int tm = threadIdx.x / (TN / CONV_MICRO), tn = threadIdx.x % (TN / CONV_MICRO);
     for (int i = 0; i < CONV_MICRO; ++i) {
         const int m = m0 + tm + i * (TM / CONV_MICRO);
         if (m >= cout_g) continue;
@@ -400,7 +492,7 @@ __device__ void conv2d_sum_splits_body(const T* __restrict__ partial, T* __restr
     }
 
 #define CONV_KERNEL(NAME, BODY, T, TM, TN, TK)                                                    \
-    extern "C" __global__ void __launch_bounds__(CONV_THREADS(TM, TN))                            \
+    extern "C" __global__ void __launch_bounds__(CONV_THREADS(TM, TN), CONV_MIN_BLOCKS)           \
         NAME(const T* __restrict__ in0, const T* __restrict__ in1, T* __restrict__ out, CONV_SHAPE_PARAMS) { \
         BODY<T, TM, TN, TK>(in0, in1, out, CONV_SHAPE);                                           \
     }
@@ -417,6 +509,12 @@ __device__ void conv2d_sum_splits_body(const T* __restrict__ partial, T* __restr
                 CONV_WIDE_TK)                                                                                  \
     CONV_KERNEL(conv2d_backward_weight_narrow_##SUFFIX, conv2d_backward_weight_tile, T, CONV_NARROW_TM,        \
                 CONV_NARROW_TN, CONV_NARROW_TK)                                                                \
+    CONV_KERNEL(conv2d_forward_skinny_##SUFFIX, conv2d_forward_tile, T, CONV_SKINNY_TM, CONV_SKINNY_TN,        \
+                CONV_SKINNY_TK)                                                                                \
+    CONV_KERNEL(conv2d_backward_data_skinny_##SUFFIX, conv2d_backward_data_tile, T, CONV_SKINNY_TM,            \
+                CONV_SKINNY_TN, CONV_SKINNY_TK)                                                                \
+    CONV_KERNEL(conv2d_backward_weight_skinny_##SUFFIX, conv2d_backward_weight_tile, T, CONV_SKINNY_TM,        \
+                CONV_SKINNY_TN, CONV_SKINNY_TK)                                                                \
     extern "C" __global__ void __launch_bounds__(CONV_SUM_THREADS)                                             \
         conv2d_sum_splits_##SUFFIX(const T* __restrict__ partial, T* __restrict__ out, int numel, int splits) { \
         conv2d_sum_splits_body<T>(partial, out, numel, splits);                                                \

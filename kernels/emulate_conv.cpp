@@ -35,6 +35,9 @@ int run_conv(Kernel kernel, const unsigned* launch, const T* in0, const T* in1, 
     EXPORT_CONV(conv2d_backward_data_narrow_##SUFFIX, T)                                               \
     EXPORT_CONV(conv2d_backward_weight_##SUFFIX, T)                                                    \
     EXPORT_CONV(conv2d_backward_weight_narrow_##SUFFIX, T)                                             \
+    EXPORT_CONV(conv2d_forward_skinny_##SUFFIX, T)                                                     \
+    EXPORT_CONV(conv2d_backward_data_skinny_##SUFFIX, T)                                               \
+    EXPORT_CONV(conv2d_backward_weight_skinny_##SUFFIX, T)                                             \
     extern "C" int emulate_conv2d_sum_splits_##SUFFIX(const unsigned* launch, const T* partial, T* out, \
                                                       int numel, int splits) {                        \
         return cuda_emulation::launch(dim3(launch[0], launch[1], launch[2]), dim3(launch[3]),           \
@@ -44,9 +47,9 @@ int run_conv(Kernel kernel, const unsigned* launch, const T* in0, const T* in1, 
 EXPORT_ALL(f32, float)
 EXPORT_ALL(f64, double)
 
-// The tile shapes this build was compiled with: wide TM, TN, TK, narrow TM, TN, TK, sum threads.
+// The tile shapes this build was compiled with: wide, narrow and skinny TM, TN, TK, then sum threads.
 extern "C" void emulate_tile_sizes(int* out) {
-    const int sizes[7] = {CONV_WIDE_TM,   CONV_WIDE_TN,   CONV_WIDE_TK,    CONV_NARROW_TM,
-                          CONV_NARROW_TN, CONV_NARROW_TK, CONV_SUM_THREADS};
-    for (int i = 0; i < 7; ++i) out[i] = sizes[i];
+    const int sizes[10] = {CONV_WIDE_TM,   CONV_WIDE_TN,   CONV_WIDE_TK,   CONV_NARROW_TM, CONV_NARROW_TN,
+                           CONV_NARROW_TK, CONV_SKINNY_TM, CONV_SKINNY_TN, CONV_SKINNY_TK, CONV_SUM_THREADS};
+    for (int i = 0; i < 10; ++i) out[i] = sizes[i];
 }

@@ -28,7 +28,7 @@ SOURCE_DIRS = (Path(__file__).resolve().parent / "kernels",
 
 # Tile shapes (TM, TN, TK) compiled into conv2d.cu (CONV_WIDE_* / CONV_NARROW_*), and the block
 # size of the split-K sum. A block has TM * TN / MICRO**2 threads, each computing MICRO x MICRO outputs.
-TILES = {"wide": (64, 64, 16), "narrow": (16, 256, 16)}
+TILES = {"wide": (64, 64, 16), "narrow": (16, 256, 16), "skinny": (4, 512, 8)}
 MICRO = 4
 SUM_THREADS = 256
 # Split K until a launch has about this many blocks (two waves on a 132-SM H100). A constant, not
@@ -167,13 +167,21 @@ def choose_splits(blocks, k_total, tile_k):
 
 def _plan(name, rows, columns, k_total, z_per_split):
     """Tiles over a (rows x columns) product with a K-deep reduction, z_per_split blocks deep
-    (groups, stride phases); the narrow tile when the rows would leave a wide one mostly idle."""
-    variant = "narrow" if rows <= TILES["narrow"][0] else "wide"
+    (groups, stride phases); the shortest tile that holds the rows, so few rows leave no tile mostly idle."""
+    variant = tile_for_rows(rows)
     tile_m, tile_n, tile_k = TILES[variant]
     grid_x, grid_y = -(-columns // tile_n), -(-rows // tile_m)
     splits = choose_splits(grid_x * grid_y * z_per_split, k_total, tile_k)
-    kernel = name if variant == "wide" else f"{name}_narrow"
+    kernel = name if variant == "wide" else f"{name}_{variant}"
     return Launch(kernel, (grid_x, grid_y, z_per_split * splits), (tile_m * tile_n // MICRO ** 2, 1, 1), splits)
+
+
+def tile_for_rows(rows):
+    """"skinny" for at most 4 rows, "narrow" for at most 16, else "wide"."""
+    for variant in ("skinny", "narrow"):
+        if rows <= TILES[variant][0]:
+            return variant
+    return "wide"
 
 
 def plan_forward(shape):

@@ -8,17 +8,15 @@ from kernel_emulation import SMALL_SUM_THREADS, SMALL_TILES, Emulator, compile_l
 
 
 def _tile_sizes(library):
-    sizes = (ctypes.c_int * 7)()
+    sizes = (ctypes.c_int * 10)()
     library.emulate_tile_sizes(sizes)
-    wide, narrow = tuple(sizes[0:3]), tuple(sizes[3:6])
-    return {"wide": wide, "narrow": narrow}, sizes[6]
+    return {"wide": tuple(sizes[0:3]), "narrow": tuple(sizes[3:6]), "skinny": tuple(sizes[6:9])}, sizes[9]
 
 
 @pytest.fixture(scope="session")
 def small_tile_library(tmp_path_factory):
-    (wm, wn, wk), (nm, nn, nk) = SMALL_TILES["wide"], SMALL_TILES["narrow"]
-    defines = (f"CONV_WIDE_TM={wm}", f"CONV_WIDE_TN={wn}", f"CONV_WIDE_TK={wk}", f"CONV_NARROW_TM={nm}",
-               f"CONV_NARROW_TN={nn}", f"CONV_NARROW_TK={nk}", f"CONV_SUM_THREADS={SMALL_SUM_THREADS}")
+    defines = [f"CONV_{variant.upper()}_{name}={size}" for variant, sizes in SMALL_TILES.items()
+               for name, size in zip(("TM", "TN", "TK"), sizes)] + [f"CONV_SUM_THREADS={SMALL_SUM_THREADS}"]
     library = compile_library("emulate_conv.cpp", tmp_path_factory.mktemp("emulated_small"), defines)
     assert _tile_sizes(library) == (SMALL_TILES, SMALL_SUM_THREADS)
     return library

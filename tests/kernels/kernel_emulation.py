@@ -15,8 +15,9 @@ from minigan import conv_kernels
 
 KERNELS_DIR = Path(__file__).resolve().parents[2] / "kernels"
 # Small tiles for the emulated build: 16 OS threads per block instead of 256, so a test launch
-# takes milliseconds. They keep the kernels' constraints (TM a multiple of 16, TN a multiple of 4).
-SMALL_TILES = {"wide": (32, 8, 4), "narrow": (16, 16, 8)}
+# takes milliseconds. They keep the kernels' constraints (TileLayout in conv2d.cu): whole 4 x 4
+# pieces, columns split evenly over the threads (the skinny tile: 8 threads owning 4 columns each).
+SMALL_TILES = {"wide": (32, 8, 4), "narrow": (16, 16, 8), "skinny": (4, 32, 4)}
 SMALL_SUM_THREADS = 8
 CONV_SHAPE_FIELDS = 17  # ConvShape's 16 ints + splits
 

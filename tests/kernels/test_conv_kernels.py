@@ -35,7 +35,7 @@ sys.modules["cupy"] = None
 import numpy as np
 from minigan import conv_kernels
 shape = conv_kernels.ConvShape.of((2, 3, 8, 8), (4, 3, 3, 3))
-assert conv_kernels.plan_forward(shape).kernel == "conv2d_forward_narrow"
+assert conv_kernels.plan_forward(shape).kernel == "conv2d_forward_skinny"
 try:
     conv_kernels.conv2d_forward(np.zeros((2, 3, 8, 8), np.float32), np.zeros((4, 3, 3, 3), np.float32))
 except ImportError:
@@ -113,14 +113,14 @@ DCGAN_LAYERS = [
 def test_plans_cover_the_problem_and_stay_within_launch_limits(plan, x_shape, w_shape, stride, padding):
     shape = conv_kernels.ConvShape.of(x_shape, w_shape, stride, padding)
     launch = plan(shape)
-    variant = "narrow" if launch.kernel.endswith("_narrow") else "wide"
+    variant = next((v for v in ("narrow", "skinny") if launch.kernel.endswith(f"_{v}")), "wide")
     tile_m, tile_n, tile_k = conv_kernels.TILES[variant]
     rows, columns = {
         conv_kernels.plan_forward: (shape.out_channels, shape.batch * shape.out_h * shape.out_w),
         conv_kernels.plan_backward_data: (shape.in_channels, shape.batch * (-(-shape.in_h // stride)) ** 2),
         conv_kernels.plan_backward_weight: (shape.out_channels, shape.in_channels * 16),
     }[plan]
-    assert (variant == "narrow") == (rows <= conv_kernels.TILES["narrow"][0])
+    assert variant == conv_kernels.tile_for_rows(rows)
     assert launch.block == (tile_m * tile_n // 16, 1, 1) and launch.block[0] <= 1024
     assert launch.grid[0] * tile_n >= columns > (launch.grid[0] - 1) * tile_n
     assert launch.grid[1] * tile_m >= rows > (launch.grid[1] - 1) * tile_m
@@ -131,12 +131,18 @@ def test_plans_cover_the_problem_and_stay_within_launch_limits(plan, x_shape, w_
         assert launch.splits == 1
 
 
+def test_the_shortest_tile_that_holds_the_rows_is_chosen():
+    assert [conv_kernels.tile_for_rows(rows) for rows in (1, 4, 5, 16, 17, 512)] == \
+        ["skinny", "skinny", "narrow", "narrow", "wide", "wide"]
+
+
 def test_small_products_split_k_to_fill_the_gpu():
     # the critic's last layer: one output channel, 256 pixels, K = 8192 -> one tile, so K is split
     shape = conv_kernels.ConvShape.of((256, 512, 4, 4), (1, 512, 4, 4))
     launch = conv_kernels.plan_forward(shape)
-    assert launch.kernel == "conv2d_forward_narrow" and launch.grid[:2] == (1, 1)
-    assert launch.splits == 8192 // (conv_kernels.MIN_CHUNKS_PER_SPLIT * 16)
+    assert launch.kernel == "conv2d_forward_skinny" and launch.grid[:2] == (1, 1)
+    tile_k = conv_kernels.TILES["skinny"][2]
+    assert launch.splits == min(conv_kernels.MAX_SPLITS, 8192 // (conv_kernels.MIN_CHUNKS_PER_SPLIT * tile_k))
     # but never into slices shallower than MIN_CHUNKS_PER_SPLIT chunks
     assert conv_kernels.choose_splits(blocks=1, k_total=100, tile_k=16) == 1
     assert conv_kernels.choose_splits(blocks=1, k_total=128, tile_k=16) == 2
@@ -149,5 +155,5 @@ def test_problems_past_the_kernels_limits_are_refused():
                                          r"32-bit indexing .* set MINIGAN_CONV=im2col"):
         conv_kernels.check_limits(huge, huge.y_shape, conv_kernels.plan_forward(huge))
     many_groups = conv_kernels.ConvShape.of((1, 70000, 4, 4), (70000, 1, 3, 3), groups=70000)
-    with pytest.raises(ValueError, match=r"conv kernels: conv2d_forward_narrow would need a grid of \(1, 1, 70000\)"):
+    with pytest.raises(ValueError, match=r"conv kernels: conv2d_forward_skinny would need a grid of \(1, 1, 70000\)"):
         conv_kernels.check_limits(many_groups, many_groups.y_shape, conv_kernels.plan_forward(many_groups))

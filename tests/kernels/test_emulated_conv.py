@@ -168,7 +168,10 @@ def test_kernels_match_reference(emulated, monkeypatch, case, dtype):
     check_against_reference(x, w, gy, shape, case, dtype)
     suffix = "f32" if dtype == np.float32 else "f64"
     names = [name for name, *_ in emulated.launches]
-    assert all(name.endswith(f"_narrow_{suffix}") for name in names if "sum_splits" not in name), names
+    # 3 input and 5 output channels a group: skinny tiles for the input gradient, narrow ones else
+    assert all(name.endswith((f"_narrow_{suffix}", f"_skinny_{suffix}")) for name in names
+               if "sum_splits" not in name), names
+    assert f"conv2d_backward_data_skinny_{suffix}" in names and f"conv2d_forward_narrow_{suffix}" in names
     # backward-weight reduces over all output pixels: two chunks or more must have been split
     if index % 2 == 0 and shape.batch * shape.out_h * shape.out_w >= 2 * conv_kernels.TILES["narrow"][2]:
         assert f"conv2d_sum_splits_{suffix}" in names, names
@@ -187,24 +190,31 @@ def test_wide_tiles_match_reference(emulated, case, dtype):
     x, w, gy, shape = make_problem(case, dtype, seed=1, in_per_group=18, out_per_group=17)
     check_against_reference(x, w, gy, shape, case, dtype)
     kernels = {name for name, *_ in emulated.launches if "sum_splits" not in name}
-    assert not any("narrow" in name for name in kernels), kernels
+    assert not any("narrow" in name or "skinny" in name for name in kernels), kernels
 
 
 FULL_TILE_CASES = [
     (dict(kernel=(3, 3), stride=2, padding=1, dilation=1, groups=1), 18, 20),  # wide tiles, K split
-    (dict(kernel=(4, 4), stride=2, padding=1, dilation=1, groups=1), 3, 4),    # DCGAN-like, narrow tiles
+    (dict(kernel=(4, 4), stride=2, padding=1, dilation=1, groups=1), 3, 4),    # DCGAN-like, skinny tiles
+    (dict(kernel=(4, 4), stride=2, padding=1, dilation=1, groups=1), 9, 12),   # narrow tiles
 ]
 
 
 @pytest.mark.parametrize("case, in_channels, out_channels", FULL_TILE_CASES,
                          ids=[case_id(c) for c, *_ in FULL_TILE_CASES])
 def test_gpu_tile_sizes_match_reference(emulated_full_tiles, case, in_channels, out_channels):
-    # The tile shapes the GPU runs (64 x 64 and 16 x 256, 256 threads a block), as planned by
-    # conv_kernels with its real settings.
+    # The tile shapes the GPU runs (64 x 64 and 16 x 256 with 256 threads a block, 4 x 512 with
+    # 128), as planned by conv_kernels with its real settings.
     x, w, gy, shape = make_problem(case, np.float32, seed=3, in_per_group=in_channels,
                                    out_per_group=out_channels, batch=2)
     check_against_reference(x, w, gy, shape, case, np.float32)
-    assert all(block == (256, 1, 1) for name, _, block, _ in emulated_full_tiles.launches if "sum" not in name)
+    for name, _, block, _ in emulated_full_tiles.launches:
+        if "sum" not in name:
+            variant = next((v for v in ("narrow", "skinny") if f"_{v}_" in name), "wide")
+            tile_m, tile_n, _ = conv_kernels.TILES[variant]
+            assert block == (tile_m * tile_n // 16, 1, 1), (name, block)
+    variants = {v for v in ("narrow", "skinny") for name, *_ in emulated_full_tiles.launches if f"_{v}_" in name}
+    assert variants == ({"skinny"} if out_channels <= 4 else {"narrow"} if out_channels <= 16 else set())
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])

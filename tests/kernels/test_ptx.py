@@ -26,7 +26,7 @@ def launched_kernel_names():
     """Every name conv_kernels may ask the module for."""
     ops = ("conv2d_forward", "conv2d_backward_data", "conv2d_backward_weight")
     names = {f"{op}{variant}_{suffix}"
-             for op, variant, suffix in itertools.product(ops, ("", "_narrow"), ("f32", "f64"))}
+             for op, variant, suffix in itertools.product(ops, ("", "_narrow", "_skinny"), ("f32", "f64"))}
     return names | {f"conv2d_sum_splits_{suffix}" for suffix in ("f32", "f64")}
 
 
