@@ -21,7 +21,7 @@
 // also 256 threads, for products with at most 16 rows; "skinny" 4 x 512, 128 threads each owning
 // four columns, for at most 4 rows (an RGB or grey image's gradient, a 1-channel output). Shared
 // memory per block: 8 / 16 KB (float / double) wide, 17 / 34 KB narrow, 16 / 32 KB skinny.
-// ptxas (sm_90, CONV_MIN_BLOCKS 1): 63-120 registers, no spills (tests/kernels/test_ptx.py).
+// ptxas (sm_80, sm_90): at most 128 registers (CONV_MIN_BLOCKS 2), no spills (tests/kernels/test_ptx.py).
 //
 // Deterministic by construction: every output element is summed by exactly one thread, in a fixed
 // k order, with no atomics. Backward-data is a gather over the taps that reach each input pixel
@@ -69,10 +69,13 @@
 #ifndef CONV_SUM_THREADS
 #define CONV_SUM_THREADS 256
 #endif
-// Blocks per SM that ptxas must leave room for (launch bounds): 1 lets it keep the prefetched
-// chunk and the tile decode in registers without spilling; more would cap registers per thread.
+// Blocks per SM that ptxas must leave room for (launch bounds), which caps registers per thread:
+// 2 (at most 128 for 256 threads) keeps everything in registers without spilling, float64 too.
+// Measured on an H100 (each setting compiled and timed with CUDA events on five DCGAN geometries
+// at batch 256, forward + both gradients): 1, 2, 3 gave 3.66, 3.62, 3.58 ms, within noise; 3
+// spills in float64.
 #ifndef CONV_MIN_BLOCKS
-#define CONV_MIN_BLOCKS 1
+#define CONV_MIN_BLOCKS 2
 #endif
 
 // Every thread computes a MICRO x MICRO piece of the tile, so a block has TM * TN / MICRO^2 threads.
@@ -142,12 +145,16 @@ __device__ __forceinline__ void multiply_tiles(const T (&a_tile)[TK][TM], const 
     }
 }
 
-// The K loop every kernel shares. The next chunk's values are fetched from global memory into
-// registers before the current chunk is multiplied, so their latency overlaps the arithmetic;
-// they reach shared memory after the barrier that ends the multiply. A Loader knows one
-// direction's A and B: a_position(i) (where staged value i lands), a_value, b_value.
+// The K loop every kernel shares. Each chunk's K indices are decoded once (channel, tap, offsets:
+// integer divisions by runtime sizes, the costliest part of a gather) by TK threads into a small
+// shared table, which every thread's gathers then read. The next chunk's values are fetched from
+// global memory into registers before the current chunk is multiplied, so their latency overlaps
+// the arithmetic; they reach shared memory after the barrier that ends the multiply. The table is
+// double-buffered: the one being filled was last read two barriers earlier.
+// A Loader knows one direction's A and B: decode(k), a_position(i) (where staged value i lands),
+// a_value and b_value (given k's decoded entry).
 template <typename T, int TM, int TN, int TK, class Loader>
-__device__ __forceinline__ void fetch(const Loader& load, int k0, int k_end,
+__device__ __forceinline__ void fetch(const Loader& load, const int4 (&k_table)[TK], int k0, int k_end,
                                       T (&a_regs)[TileLayout<TM, TN, TK>::A_LOADS],
                                       T (&b_regs)[TileLayout<TM, TN, TK>::B_COLS][TileLayout<TM, TN, TK>::B_ROWS]) {
     using L = TileLayout<TM, TN, TK>;
@@ -156,24 +163,35 @@ __device__ __forceinline__ void fetch(const Loader& load, int k0, int k_end,
         const int i = threadIdx.x + r * L::THREADS;
         int mm, kk;
         Loader::a_position(i, mm, kk);
-        a_regs[r] = i < TM * TK ? load.a_value(mm, k0 + kk, k_end) : T(0);
+        a_regs[r] = i < TM * TK && k0 + kk < k_end ? load.a_value(mm, k0 + kk, k_table[kk]) : T(0);
     }
 #pragma unroll
-    for (int q = 0; q < L::B_COLS; ++q)
+    for (int r = 0; r < L::B_ROWS; ++r) {
+        const int kk = L::b_row(r);
+        const bool live = k0 + kk < k_end;
+        const int4 entry = k_table[kk];
 #pragma unroll
-        for (int r = 0; r < L::B_ROWS; ++r) b_regs[q][r] = load.b_value(q, k0 + L::b_row(r), k_end);
+        for (int q = 0; q < L::B_COLS; ++q) b_regs[q][r] = live ? load.b_value(q, entry) : T(0);
+    }
 }
 
 template <typename T, int TM, int TN, int TK, class Loader>
 __device__ __forceinline__ void gemm_k_loop(const Loader& load, int k_begin, int k_end,
                                             T (&acc)[CONV_MICRO][CONV_MICRO]) {
     using L = TileLayout<TM, TN, TK>;
+    static_assert(L::THREADS >= TK, "TK threads decode a chunk's K indices");
     __shared__ T a_tile[TK][TM];
     __shared__ T b_tile[TK][TN];
+    __shared__ int4 k_table[2][TK];
     T a_regs[L::A_LOADS], b_regs[L::B_COLS][L::B_ROWS];
     zero<T>(acc);
-    if (k_begin < k_end) fetch<T, TM, TN, TK>(load, k_begin, k_end, a_regs, b_regs);
-    for (int k0 = k_begin; k0 < k_end; k0 += TK) {
+    if (k_begin >= k_end) return;  // the same for the whole block
+    if (threadIdx.x < TK) k_table[0][threadIdx.x] = load.decode(k_begin + threadIdx.x);
+    __syncthreads();
+    fetch<T, TM, TN, TK>(load, k_table[0], k_begin, k_end, a_regs, b_regs);
+    int buffer = 0;
+    for (int k0 = k_begin; k0 < k_end; k0 += TK, buffer ^= 1) {
+        const bool more = k0 + TK < k_end;
 #pragma unroll
         for (int r = 0; r < L::A_LOADS; ++r) {
             const int i = threadIdx.x + r * L::THREADS;
@@ -185,8 +203,9 @@ __device__ __forceinline__ void gemm_k_loop(const Loader& load, int k_begin, int
         for (int q = 0; q < L::B_COLS; ++q)
 #pragma unroll
             for (int r = 0; r < L::B_ROWS; ++r) b_tile[L::b_row(r)][L::b_column(q)] = b_regs[q][r];
-        __syncthreads();  // tiles complete before anyone multiplies
-        if (k0 + TK < k_end) fetch<T, TM, TN, TK>(load, k0 + TK, k_end, a_regs, b_regs);
+        if (more && threadIdx.x < TK) k_table[buffer ^ 1][threadIdx.x] = load.decode(k0 + TK + threadIdx.x);
+        __syncthreads();  // tiles (and the next chunk's table) complete before anyone reads them
+        if (more) fetch<T, TM, TN, TK>(load, k_table[buffer ^ 1], k0 + TK, k_end, a_regs, b_regs);
         multiply_tiles<T, TM, TN, TK>(a_tile, b_tile, acc);
         __syncthreads();  // everyone done multiplying before the next chunk overwrites the tiles
     }
@@ -199,7 +218,7 @@ struct ForwardLoader {
     using L = TileLayout<TM, TN, TK>;
     const T* w_group;
     int k_total, cout_g, m0, taps, kernel_w, dilation_h, dilation_w, in_h, in_w;
-    const T* x_image[L::B_COLS];  // each owned column's pixel: its image and top-left input tap
+    const T* x_image[L::B_COLS];  // each owned column's pixel: its patch's top-left input (maybe padding)
     int ih0[L::B_COLS], iw0[L::B_COLS];
     bool valid[L::B_COLS];
 
@@ -216,22 +235,27 @@ struct ForwardLoader {
             valid[q] = pixel < pixels;
             const int n = valid[q] ? pixel / (s.out_h * s.out_w) : 0;
             const int oh = valid[q] ? pixel / s.out_w % s.out_h : 0, ow = valid[q] ? pixel % s.out_w : 0;
-            x_image[q] = x + ((long long)n * s.in_channels + group * cin_g) * s.in_h * s.in_w;
             ih0[q] = oh * s.stride_h - s.pad_h, iw0[q] = ow * s.stride_w - s.pad_w;
+            x_image[q] = x + ((long long)n * s.in_channels + group * cin_g) * s.in_h * s.in_w
+                         + (long long)ih0[q] * s.in_w + iw0[q];
         }
+    }
+    // k = (c, r, s) -> {offset of the tap from a patch's top-left input, its row and column offsets}
+    __device__ int4 decode(int k) const {
+        const int c = k / taps, tap = k % taps;
+        const int dh = tap / kernel_w * dilation_h, dw = tap % kernel_w * dilation_w;
+        return int4{(c * in_h + dh) * in_w + dw, dh, dw, 0};
     }
     // A weight row is contiguous along k: consecutive threads read consecutive k (coalesced).
     __device__ static void a_position(int i, int& mm, int& kk) { mm = i / TK, kk = i % TK; }
-    __device__ T a_value(int mm, int k, int k_end) const {
+    __device__ T a_value(int mm, int k, const int4&) const {
         const int m = m0 + mm;
-        return m < cout_g && k < k_end ? w_group[(long long)m * k_total + k] : T(0);
+        return m < cout_g ? w_group[(long long)m * k_total + k] : T(0);
     }
     // Patch values are gathered; taps falling in the padding read as zero.
-    __device__ T b_value(int q, int k, int k_end) const {
-        if (!valid[q] || k >= k_end) return T(0);
-        const int c = k / taps, tap = k % taps;
-        const int ih = ih0[q] + (tap / kernel_w) * dilation_h, iw = iw0[q] + (tap % kernel_w) * dilation_w;
-        return ih >= 0 && ih < in_h && iw >= 0 && iw < in_w ? x_image[q][((long long)c * in_h + ih) * in_w + iw] : T(0);
+    __device__ T b_value(int q, const int4& t) const {
+        const int ih = ih0[q] + t.y, iw = iw0[q] + t.z;
+        return valid[q] && ih >= 0 && ih < in_h && iw >= 0 && iw < in_w ? x_image[q][t.x] : T(0);
     }
 };
 
@@ -310,7 +334,7 @@ struct BackwardDataLoader {
     int cin_g, m0, taps, kernel_h, kernel_w, out_h, out_w;
     int first_h, step_h, first_w, step_w, count_w;
     int shift_h, shift_w, stride_h, stride_w, dilation_h, dilation_w;
-    const T* gy_image[L::B_COLS];  // each owned column's input pixel: its image, row and column
+    const T* gy_image[L::B_COLS];  // each owned column's input pixel: its gy image at (row, col)
     int row[L::B_COLS], col[L::B_COLS];
     bool valid[L::B_COLS];
 
@@ -331,28 +355,28 @@ struct BackwardDataLoader {
             valid[q] = pixel < pixels;
             const int n = valid[q] ? pixel / (p.rows * p.cols) : 0;
             row[q] = valid[q] ? pixel / p.cols % p.rows : 0, col[q] = valid[q] ? pixel % p.cols : 0;
-            gy_image[q] = gy + ((long long)n * s.out_channels + group * cout_g) * s.out_h * s.out_w;
+            gy_image[q] = gy + ((long long)n * s.out_channels + group * cout_g) * s.out_h * s.out_w
+                          + (long long)row[q] * s.out_w + col[q];
         }
+    }
+    // k = (co, tap of this phase) -> {gy offset from the pixel's own (row, col), the output row and
+    // column shifts (exact divisions: the tap set was chosen so), the weight offset of (co, r, s)}
+    __device__ int4 decode(int k) const {
+        const int co = k / taps, tap = k % taps;
+        const int r = first_h + tap / count_w * step_h, c = first_w + tap % count_w * step_w;
+        const int dh = (shift_h - r * dilation_h) / stride_h, dw = (shift_w - c * dilation_w) / stride_w;
+        return int4{(co * out_h + dh) * out_w + dw, dh, dw, (co * cin_g * kernel_h + r) * kernel_w + c};
     }
     // Weights are read transposed (w[co, ci, r, s] for consecutive ci); they are small and stay in
     // cache, so the shared-memory stores are the ones kept conflict-free.
     __device__ static void a_position(int i, int& mm, int& kk) { mm = i % TM, kk = i / TM; }
-    __device__ T a_value(int mm, int k, int k_end) const {
+    __device__ T a_value(int mm, int, const int4& t) const {
         const int m = m0 + mm;
-        if (m >= cin_g || k >= k_end) return T(0);
-        const int co = k / taps, tap = k % taps;
-        const int r = first_h + tap / count_w * step_h, c = first_w + tap % count_w * step_w;
-        return w_group[(((long long)co * cin_g + m) * kernel_h + r) * kernel_w + c];
+        return m < cin_g ? w_group[t.w + (long long)m * kernel_h * kernel_w] : T(0);
     }
-    __device__ T b_value(int q, int k, int k_end) const {
-        if (!valid[q] || k >= k_end) return T(0);
-        const int co = k / taps, tap = k % taps;
-        const int r = first_h + tap / count_w * step_h, c = first_w + tap % count_w * step_w;
-        // exact divisions: the tap set was chosen so that they are
-        const int oh = row[q] + (shift_h - r * dilation_h) / stride_h;
-        const int ow = col[q] + (shift_w - c * dilation_w) / stride_w;
-        return oh >= 0 && oh < out_h && ow >= 0 && ow < out_w ? gy_image[q][((long long)co * out_h + oh) * out_w + ow]
-                                                              : T(0);
+    __device__ T b_value(int q, const int4& t) const {
+        const int oh = row[q] + t.y, ow = col[q] + t.z;
+        return valid[q] && oh >= 0 && oh < out_h && ow >= 0 && ow < out_w ? gy_image[q][t.x] : T(0);
     }
 };
 
@@ -400,7 +424,7 @@ struct BackwardWeightLoader {
     using L = TileLayout<TM, TN, TK>;
     const T* gy_group;
     int cout_g, m0, out_hw, out_w, out_channels, in_channels, in_h, in_w, stride_h, stride_w, pad_h, pad_w;
-    const T* x_channel[L::B_COLS];  // each owned column j = (ci, r, s): its input channel and tap offset
+    const T* x_channel[L::B_COLS];  // each owned column j = (ci, r, s): its channel, shifted by the tap
     int tap_h[L::B_COLS], tap_w[L::B_COLS];
     bool valid[L::B_COLS];
 
@@ -417,23 +441,24 @@ struct BackwardWeightLoader {
             const int ci = valid[q] ? column / taps : 0;
             tap_h[q] = valid[q] ? column % taps / s.kernel_w * s.dilation_h : 0;
             tap_w[q] = valid[q] ? column % s.kernel_w * s.dilation_w : 0;
-            x_channel[q] = x + (long long)(group * cin_g + ci) * s.in_h * s.in_w;
+            x_channel[q] = x + (long long)(group * cin_g + ci) * s.in_h * s.in_w + tap_h[q] * s.in_w + tap_w[q];
         }
+    }
+    // k = (n, oh, ow) -> {x offset of the pixel's patch top-left, its input row and column, gy offset}
+    __device__ int4 decode(int k) const {
+        const int pn = k / out_hw, p_hw = k % out_hw;
+        const int ih = p_hw / out_w * stride_h - pad_h, iw = p_hw % out_w * stride_w - pad_w;
+        return int4{(pn * in_channels * in_h + ih) * in_w + iw, ih, iw, pn * out_channels * out_hw + p_hw};
     }
     // gy rows are contiguous along (oh, ow): consecutive threads read consecutive pixels.
     __device__ static void a_position(int i, int& mm, int& kk) { mm = i / TK, kk = i % TK; }
-    __device__ T a_value(int mm, int k, int k_end) const {
+    __device__ T a_value(int mm, int, const int4& t) const {
         const int m = m0 + mm;
-        if (m >= cout_g || k >= k_end) return T(0);
-        const int pn = k / out_hw, p_hw = k % out_hw;
-        return gy_group[((long long)pn * out_channels + m) * out_hw + p_hw];
+        return m < cout_g ? gy_group[t.w + (long long)m * out_hw] : T(0);
     }
-    __device__ T b_value(int q, int k, int k_end) const {
-        if (!valid[q] || k >= k_end) return T(0);
-        const int pn = k / out_hw, p_hw = k % out_hw;
-        const int ih = p_hw / out_w * stride_h - pad_h + tap_h[q], iw = p_hw % out_w * stride_w - pad_w + tap_w[q];
-        return ih >= 0 && ih < in_h && iw >= 0 && iw < in_w
-                   ? x_channel[q][((long long)pn * in_channels * in_h + ih) * in_w + iw] : T(0);
+    __device__ T b_value(int q, const int4& t) const {
+        const int ih = t.y + tap_h[q], iw = t.z + tap_w[q];
+        return valid[q] && ih >= 0 && ih < in_h && iw >= 0 && iw < in_w ? x_channel[q][t.x] : T(0);
     }
 };
 

@@ -50,6 +50,10 @@ struct dim3 {
     dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
 };
 
+struct int4 {
+    int x, y, z, w;
+};
+
 namespace cuda_emulation {
 
 constexpr int kOk = 0;
