@@ -61,11 +61,13 @@ def _check_channels(op, x, *vectors):
     if x.ndim < 2:
         raise ValueError(f"{op}: expected input with at least 2 dims (N, C, ...), got shape {x.shape}")
     for name, v in vectors:
-        if v is not None and tuple(v.shape) != (x.shape[1],):
+        if v is None:
+            continue
+        if tuple(v.shape) != (x.shape[1],):
             raise ValueError(f"{op}: {name} has shape {tuple(v.shape)} but the input has {x.shape[1]} "
                              f"channels (input shape {x.shape})")
         where = v.device if isinstance(v, Tensor) else backend.device_of(v)
-        if v is not None and where != x.device:
+        if where != x.device:
             raise RuntimeError(f"{op}: {name} is on {where} but the input is on {x.device}; "
                                "move them to one device with .to(device)")
 

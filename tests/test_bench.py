@@ -166,3 +166,16 @@ def test_gemm_work_is_only_measured_on_the_cpu():
         raise AssertionError("a cuda workload must not be run to count its GEMMs")
     from minigan.bench import gemm_work
     assert gemm_work(Engine("minigan", "cuda", "im2col"), step) is None
+
+
+def test_machine_label_names_the_gpu_on_cuda_and_the_processor_on_cpu():
+    machine = {"processor": "Some CPU", "gpu": "Some GPU"}
+    assert report.machine_label({"machine": machine, "device": "cuda"}) == "Some GPU"
+    assert report.machine_label({"machine": machine, "device": "cpu"}) == "Some CPU"
+
+
+@pytest.mark.skipif(not mg.cuda.is_available(), reason="no CUDA device")
+def test_cuda_gemm_rate_is_measured_on_the_gpu():
+    from minigan.bench.timing import gemm_gflops
+    rate = gemm_gflops(512, repeats=2, device="cuda")
+    assert np.isfinite(rate) and rate > 0

@@ -89,6 +89,12 @@ def write_json(path, results):
         json.dump(results, f, indent=2)
 
 
+def machine_label(results):
+    """What the timings ran on: the GPU's name for a cuda run, else the CPU's."""
+    machine = results["machine"]
+    return machine.get("gpu", machine["processor"]) if results.get("device") == "cuda" else machine["processor"]
+
+
 def plot_ratios(path, results):
     """Horizontal bars: each minigan engine's time over the peer's, per case, with 1.0 marked."""
     import matplotlib
@@ -112,8 +118,7 @@ def plot_ratios(path, results):
     ax.invert_yaxis()
     ax.set_xlabel("time / peer's time (lower is faster; 1 = as fast as PyTorch on the same device)")
     ax.legend(loc="lower right")
-    where = results["machine"].get("gpu") if results.get("device") == "cuda" else None
-    ax.set_title(f"minigan bench on {where or results['machine']['processor']}", fontsize=9)
+    ax.set_title(f"minigan bench on {machine_label(results)}", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
