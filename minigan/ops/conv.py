@@ -10,7 +10,7 @@ from minigan.autograd import Function, Tensor, is_grad_enabled
 from minigan.ops.conv_arrays import (conv2d_backward_data_array, conv2d_backward_weight_array,  # noqa: F401
                                      conv2d_forward_and_columns, conv2d_forward_array, conv2d_output_size,
                                      conv_transpose2d_output_size)
-from minigan.ops.reduce import sum
+from minigan.ops.reduce import channel_broadcast, sum
 from minigan.ops.image_args import image_batch, int_pair
 from minigan.ops.shape import getitem
 
@@ -40,7 +40,7 @@ def _full_output(gy, x_hw, w_shape, options):
 
 def _add_bias(y, b):
     if b is not None:
-        y += b.reshape(1, -1, 1, 1)
+        y += channel_broadcast(b, y)
     return y
 
 

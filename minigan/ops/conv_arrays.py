@@ -66,9 +66,25 @@ def _columns(x, kernel, stride, padding, dilation, groups, out_hw, keep=False):
     window_shape = (groups, n, ho, wo, kh, kw, c // groups)
     windows = xp.lib.stride_tricks.as_strided(
         x, window_shape, (s_c * (c // groups), s_n, s_h * sh, s_w * sw, s_h * dh, s_w * dw, s_c))
+    if xp is np and kw * (c // groups) <= TAP_MAJOR_MAX_RUN < wo:
+        return _tap_major(windows, keep)
     columns = _buffer(xp, "columns", window_shape, x.dtype, keep)
     columns[...] = windows
     return columns.reshape(groups, n * ho * wo, kh * kw * (c // groups))
+
+
+TAP_MAJOR_MAX_RUN = 4   # window rows this short (kw * C/groups values) are gathered tap-major
+
+
+def _tap_major(windows, keep):
+    """The im2col matrix of narrow windows, stored tap-major: the copy then runs along output rows
+    (Wo values) instead of along a window's row (kw * C/groups values). DCGAN's 1-channel conv
+    1->64 k4 s2 at 28x28 b64, fwd+bwd: 1.20 -> 1.07 ms. The GEMMs take the transposed view as it
+    is; for 3 channels (12-value rows) its GEMM was the slower one: 15.9 -> 19.0 ms at 64x64 b64."""
+    groups, n, ho, wo, kh, kw, c_g = windows.shape
+    columns = _buffer(np, "columns", (groups, kh, kw, c_g, n, ho, wo), windows.dtype, keep)
+    columns[...] = windows.transpose(0, 4, 5, 6, 1, 2, 3)
+    return columns.reshape(groups, kh * kw * c_g, n * ho * wo).transpose(0, 2, 1)
 
 
 def _pixels_by_group(y, groups):

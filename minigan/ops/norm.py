@@ -12,7 +12,7 @@ import numpy as np
 from minigan import backend, fused
 from minigan.autograd import Function
 from minigan.ops import recycle
-from minigan.ops.reduce import channel_dims, channel_sums, mean, sum
+from minigan.ops.reduce import channel_broadcast, channel_dims, channel_sums, mean, sum
 from minigan.ops.scratch import scratch_like
 from minigan.ops.shape import broadcast_to
 
@@ -108,7 +108,7 @@ def _per_channel(v, x):
 class AffineNormalize(Function):
     """Batch norm in training: y = x̂ w + b per channel (axis 1), x̂ = (x - mean) / sqrt(var + eps)
     over every other axis (biased variance). One Function instead of normalise, multiply, add:
-    five passes over x instead of nine, and channel sums by BLAS. Keeps `.mean` and `.var`."""
+    six passes over x instead of nine, and channel sums by BLAS. Keeps `.mean` and `.var`."""
 
     def __init__(self, eps):
         self.eps = eps
@@ -116,43 +116,48 @@ class AffineNormalize(Function):
     def forward(self, x, w, b):
         xp = backend.get_array_module(x)
         if xp is not np:   # one fused kernel and two reductions instead of some twenty launches
-            self.mean, self.var, self.inv_std, self.normalized, y = fused.batch_norm_forward(x, w, b, self.eps)
+            self.mean, self.var, self.inv_std, xhat, y = fused.batch_norm_forward(x, w, b, self.eps)
+            self.saved, self.saved_scale = xhat, 1.0
             return y
         count = x.size // x.shape[1]
         self.mean = channel_sums(x) / count
-        centered = xp.subtract(x, _per_channel(self.mean, x), out=recycle.empty_like(x))
+        centered = xp.subtract(x, channel_broadcast(self.mean, x), out=recycle.empty_like(x))
         self.var = channel_sums(xp.multiply(centered, centered, out=scratch_like(xp, "norm", x))) / count
         self.inv_std = 1.0 / xp.sqrt(self.var + self.eps)
-        self.normalized = xp.multiply(centered, _per_channel(self.inv_std, x), out=centered)
-        y = xp.multiply(self.normalized, _per_channel(w, x), out=recycle.empty_like(x))
-        y += _per_channel(b, x)
+        self.saved, self.saved_scale = centered, self.inv_std    # x̂ itself is never stored: a pass
+        y = xp.multiply(centered, channel_broadcast(w * self.inv_std, x), out=recycle.empty_like(x))
+        y += channel_broadcast(b, x)
         return y
 
     def backward(self, gy):
         x, w, _ = self.inputs
-        gx, gw, gb = AffineNormalizeGrad(self.eps, self.inv_std, self.normalized)(x, gy, w)
+        gx, gw, gb = AffineNormalizeGrad(self.eps, self.inv_std, self.saved, self.saved_scale)(x, gy, w)
         return gx, gw, gb
 
 
 class AffineNormalizeGrad(Function):
     """AffineNormalize's gradients (gx, gw, gb) from (x, gy, w): gb = sum gy, gw = sum gy x̂,
-    gx = w s (gy - gb / M - x̂ gw / M) with s = 1/sqrt(var + eps), M values per channel."""
+    gx = w s (gy - gb / M - x̂ gw / M) with s = 1/sqrt(var + eps), M values per channel. From the
+    forward, as arrays (no graph): s and x̂ = saved * saved_scale (per channel; NumPy keeps x - mean
+    and s, CuPy's fused kernels x̂ and 1)."""
 
-    def __init__(self, eps, inv_std, normalized):
-        self.eps = eps
-        self.inv_std, self.normalized = inv_std, normalized  # the forward's, as arrays (no graph)
+    def __init__(self, eps, inv_std, saved, saved_scale):
+        self.eps, self.inv_std = eps, inv_std
+        self.saved, self.saved_scale = saved, saved_scale
 
     def forward(self, x, gy, w):
         xp = backend.get_array_module(gy)
         if xp is not np:
-            return fused.batch_norm_backward(gy, self.normalized, w, self.inv_std)
-        xhat, count = self.normalized, x.size // x.shape[1]
+            return fused.batch_norm_backward(gy, self.saved, w, self.inv_std)
+        count = x.size // x.shape[1]
         gb = channel_sums(gy)
-        gw = channel_sums(xp.multiply(gy, xhat, out=scratch_like(xp, "norm", xhat)))
+        gw = channel_sums(xp.multiply(gy, self.saved, out=scratch_like(xp, "norm", gy))) * self.saved_scale
         scale = w * self.inv_std
-        gx = xp.multiply(gy, _per_channel(scale, x), out=recycle.empty_like(gy))
-        gx += xp.multiply(xhat, _per_channel(-scale * gw / count, x), out=scratch_like(xp, "norm", xhat))
-        gx += _per_channel(-scale * gb / count, x)
+        gx = xp.multiply(gy, channel_broadcast(scale, gy), out=recycle.empty_like(gy))
+        saved = self.saved
+        gx -= xp.multiply(saved, channel_broadcast(scale * gw * self.saved_scale / count, saved),
+                          out=scratch_like(xp, "norm", saved))
+        gx -= channel_broadcast(scale * gb / count, gy)
         return gx, gw, gb
 
     def backward(self, a_x, a_w, a_b):

@@ -7,6 +7,7 @@ import numpy as np
 from minigan import backend, profiler
 from minigan.autograd import Function, Tensor
 from minigan.ops.elementwise import exp, log
+from minigan.ops.scratch import in_layout_of
 from minigan.ops.shape import broadcast_to, normalize_dim, normalize_dims, reshape, squeeze
 
 
@@ -38,6 +39,20 @@ def channel_sums(a):
         return profiler.matmul(xp, planes, xp.ones(planes.shape[2], dtype=a.dtype)).sum(axis=0)
     return a.sum(axis=channel_dims(a))
 
+
+
+def channel_broadcast(v, like):
+    """A (C,) vector spread over one sample of `like` (N, C, ...): shape (1, C, ...), laid out in
+    memory like `like`. An elementwise op of `like` with it runs over each sample's values in one
+    stretch, where against v.reshape(1, C, 1, ...) NumPy restarts its inner loop every row or
+    pixel: a per-channel multiply of a (64, 64, 14, 14) float32 array 0.14 -> 0.09 ms (2 cores).
+    On CuPy, or for (N, C) arrays, that plain reshape."""
+    per_channel = v.reshape((1, -1) + (1,) * (like.ndim - 2))
+    if like.ndim <= 2 or backend.get_array_module(like) is not np:
+        return per_channel
+    spread = in_layout_of(like[:1], lambda shape: np.empty(shape, dtype=like.dtype))
+    spread[...] = per_channel
+    return spread
 
 class Sum(Function):
     def __init__(self, dims, keepdim):

@@ -287,6 +287,26 @@ def test_weight_gradient_from_the_forwards_kept_columns_equals_the_recomputed_on
         np.testing.assert_array_equal(kept, recomputed)
 
 
+@pytest.mark.parametrize("x_shape, w_shape, groups", [((3, 1, 9, 11), (5, 1, 4, 4), 1),
+                                                      ((2, 3, 10, 10), (6, 1, 2, 3), 3)])
+def test_tap_major_columns_give_the_row_major_results(x_shape, w_shape, groups, monkeypatch, cpu_default):
+    """Narrow windows are gathered tap-major (a transposed im2col matrix): same outputs and gradients,
+    kept columns included, as the row-major gather."""
+    rng = np.random.default_rng(7)
+    x, w = arrays(rng, x_shape, w_shape)
+    results = []
+    for run in (4, 0):           # tap-major for 1-channel windows of width <= 4, then never
+        monkeypatch.setattr(conv_module, "TAP_MAJOR_MAX_RUN", run)
+        xt, wt = mg.tensor(x, requires_grad=True), mg.tensor(w, requires_grad=True)
+        y = conv2d(xt, wt, stride=2, padding=1, groups=groups)
+        columns = y.creator.columns
+        assert columns.strides[1] < columns.strides[2] if run else columns.strides[1] > columns.strides[2]
+        gy = mg.tensor(np.linspace(-1, 1, y.numel()).reshape(y.shape))
+        results.append([y.numpy()] + [g.numpy() for g in mg.grad(y, [xt, wt], gy)])
+    for tap_major, row_major in zip(*results):
+        np.testing.assert_allclose(tap_major, row_major, rtol=1e-12, atol=1e-12)
+
+
 def test_columns_are_kept_only_for_a_weight_gradient_and_freed_by_backward(cpu_default):
     x = mg.tensor(np.random.default_rng(0).standard_normal((2, 3, 6, 6)), requires_grad=True)
     w = mg.tensor(np.ones((4, 3, 3, 3)), requires_grad=True)

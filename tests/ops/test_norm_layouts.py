@@ -41,6 +41,18 @@ def test_channel_sums_match_numpy_in_every_layout(float64):
         np.testing.assert_allclose(channel_sums(x), x.sum(axis=channel_dims(x)), rtol=1e-12, err_msg=name)
 
 
+def test_channel_broadcast_is_the_per_channel_vector_laid_out_like_its_array(float64):
+    from minigan.ops.reduce import channel_broadcast
+    for name, x in _layouts(np.random.default_rng(3)):
+        v = np.arange(1.0, x.shape[1] + 1)
+        spread = channel_broadcast(v, x)
+        expected = np.broadcast_to(v.reshape((1, -1) + (1,) * (x.ndim - 2)), spread.shape)
+        np.testing.assert_array_equal(np.broadcast_to(spread, x[:1].shape), x[:1] * 0 + expected, err_msg=name)
+        np.testing.assert_array_equal(x * spread, x * expected, err_msg=name)
+        if x.ndim > 2 and name != "strided slice":     # dense layouts: the same order in memory
+            assert np.argsort(spread.strides[1:]).tolist() == np.argsort(x.strides[1:]).tolist(), name
+
+
 def _reference_batch_norm(x, w, b, eps=1e-5):
     """Batch norm and its gradients for the loss sum(y ** 3), written out in NumPy."""
     dims = (0,) + tuple(range(2, x.ndim))
