@@ -110,3 +110,19 @@ def test_per_channel_sum_op_matches_numpy_for_floats_ints_and_bools():
             want = x.sum(axis=dims, keepdims=keepdim)
             assert got.shape == want.shape and got.dtype == want.dtype
             np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_flatten_of_a_channels_last_array_hands_back_a_channels_last_gradient(float64):
+    """Reshape's backward lays the gradient out like its input (the values are those of a plain
+    reshape), also through a second derivative."""
+    rng = np.random.default_rng(4)
+    channels_last = rng.standard_normal((3, 4, 5, 2)).transpose(0, 3, 1, 2)     # (N, C, H, W) view
+    for x_array in (channels_last, np.ascontiguousarray(channels_last)):
+        x = mg.tensor(x_array, requires_grad=True)
+        flat = x.flatten(1)
+        weights = mg.tensor(rng.standard_normal(flat.shape))
+        (gx,) = mg.grad((flat * flat * weights).sum(), x, create_graph=True)
+        np.testing.assert_allclose(gx.data, 2 * x_array * weights.data.reshape(x_array.shape), rtol=1e-12)
+        assert gx.data.strides == x_array.strides
+        (ggx,) = mg.grad(gx.sum(), x)
+        np.testing.assert_allclose(ggx.data, 2 * weights.data.reshape(x_array.shape), rtol=1e-12)
