@@ -124,7 +124,7 @@ class AffineNormalize(Function):
         centered = xp.subtract(x, channel_broadcast(self.mean, x), out=recycle.empty_like(x))
         self.var = channel_sums(xp.multiply(centered, centered, out=scratch_like(xp, "norm", x))) / count
         self.inv_std = 1.0 / xp.sqrt(self.var + self.eps)
-        self.saved, self.saved_scale = centered, self.inv_std    # x̂ itself is never stored: a pass
+        self.saved, self.saved_scale = centered, self.inv_std    # x̂ is never stored: a pass fewer
         y = xp.multiply(centered, channel_broadcast(w * self.inv_std, x), out=recycle.empty_like(x))
         y += channel_broadcast(b, x)
         return y

@@ -40,7 +40,6 @@ def channel_sums(a):
     return a.sum(axis=channel_dims(a))
 
 
-
 def channel_broadcast(v, like):
     """A (C,) vector spread over one sample of `like` (N, C, ...): shape (1, C, ...), laid out in
     memory like `like`. An elementwise op of `like` with it runs over each sample's values in one
@@ -53,6 +52,7 @@ def channel_broadcast(v, like):
     spread = in_layout_of(like[:1], lambda shape: np.empty(shape, dtype=like.dtype))
     spread[...] = per_channel
     return spread
+
 
 class Sum(Function):
     def __init__(self, dims, keepdim):
