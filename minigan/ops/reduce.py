@@ -7,6 +7,7 @@ import numpy as np
 from minigan import backend, profiler
 from minigan.autograd import Function, Tensor
 from minigan.ops.elementwise import exp, log
+from minigan.ops import recycle
 from minigan.ops.scratch import in_layout_of
 from minigan.ops.shape import broadcast_to, normalize_dim, normalize_dims, reshape, squeeze
 
@@ -49,7 +50,7 @@ def channel_broadcast(v, like):
     per_channel = v.reshape((1, -1) + (1,) * (like.ndim - 2))
     if like.ndim <= 2 or backend.get_array_module(like) is not np:
         return per_channel
-    spread = in_layout_of(like[:1], lambda shape: np.empty(shape, dtype=like.dtype))
+    spread = in_layout_of(like[:1], lambda shape: recycle.empty(shape, like.dtype))  # large samples: no re-faulting
     spread[...] = per_channel
     return spread
 
