@@ -228,8 +228,11 @@ def conv2d_backward_weight(x, gy, w_shape, stride, padding, transformed=None):
     positions = len(transforms.output)
     spread = scratch(np, "winograd_products", (positions, gathered[0, 0].size), gy.dtype)
     profiler.matmul(np, transforms.output, gathered.reshape(TILE * TILE, -1), out=spread)
-    sums = scratch(np, "winograd_kernel", (positions, o, transformed.shape[2]), gy.dtype)
-    profiler.matmul(np, spread.reshape(positions, -1, o).transpose(0, 2, 1), transformed, out=sums)
-    taps = profiler.matmul(np, transforms.kernel.T, sums.reshape(positions, -1))   # (r^2, O*sh*sw*C)
-    gw = taps.reshape(r, r, o, sh, sw, c).transpose(2, 5, 0, 3, 1, 4)          # (O, C, r, sh, r, sw)
+    # (K, O) per position as x^T gy rather than gy^T x: its output rows are twice as long, which the
+    # BLAS runs up to 20% faster when the machine is busy (25 x (256, 256) @ (256, 128): 2.1 vs 2.7 ms
+    # in a dcgan-28 step; equal on a quiet machine)
+    sums = scratch(np, "winograd_kernel", (positions, transformed.shape[2], o), gy.dtype)
+    profiler.matmul(np, transformed.transpose(0, 2, 1), spread.reshape(positions, -1, o), out=sums)
+    taps = profiler.matmul(np, transforms.kernel.T, sums.reshape(positions, -1))   # (r^2, sh*sw*C*O)
+    gw = taps.reshape(r, r, sh, sw, c, o).transpose(5, 4, 0, 2, 1, 3)          # (O, C, r, sh, r, sw)
     return np.ascontiguousarray(gw).reshape(w_shape)
