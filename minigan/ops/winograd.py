@@ -228,9 +228,9 @@ def conv2d_backward_weight(x, gy, w_shape, stride, padding, transformed=None):
     positions = len(transforms.output)
     spread = scratch(np, "winograd_products", (positions, gathered[0, 0].size), gy.dtype)
     profiler.matmul(np, transforms.output, gathered.reshape(TILE * TILE, -1), out=spread)
-    # (K, O) per position as x^T gy rather than gy^T x: its output rows are twice as long, which the
-    # BLAS runs up to 20% faster when the machine is busy (25 x (256, 256) @ (256, 128): 2.1 vs 2.7 ms
-    # in a dcgan-28 step; equal on a quiet machine)
+    # (K, O) per position as x^T gy rather than (O, K) as gy^T x: OpenBLAS runs this orientation up to
+    # 20% faster when the machine is busy (dcgan-28's conv 64->128: 25 x (256, 256) @ (256, 128) 2.1 ms
+    # against 25 x (128, 256) @ (256, 256) 2.7 ms in a step; equal on a quiet machine)
     sums = scratch(np, "winograd_kernel", (positions, transformed.shape[2], o), gy.dtype)
     profiler.matmul(np, transformed.transpose(0, 2, 1), spread.reshape(positions, -1, o), out=sums)
     taps = profiler.matmul(np, transforms.kernel.T, sums.reshape(positions, -1))   # (r^2, sh*sw*C*O)
