@@ -10,7 +10,7 @@ from minigan.autograd import Function, Tensor, is_grad_enabled
 from minigan.ops.conv_arrays import (conv2d_backward_data_array, conv2d_backward_weight_array,  # noqa: F401
                                      conv2d_forward_and_columns, conv2d_forward_array, conv2d_output_size,
                                      conv_transpose2d_output_size)
-from minigan.ops.reduce import channel_broadcast, sum
+from minigan.ops.reduce import sum
 from minigan.ops.image_args import image_batch, int_pair
 from minigan.ops.shape import getitem
 
@@ -38,12 +38,6 @@ def _full_output(gy, x_hw, w_shape, options):
     return grown
 
 
-def _add_bias(y, b):
-    if b is not None:
-        y += channel_broadcast(b, y)
-    return y
-
-
 class Conv2d(Function):
     """y = conv2d(x, w) (+ b). Its x-gradient is ConvTranspose2d, its w-gradient Conv2dGradWeight.
     With keep_columns (the weight will want a gradient), x as the forward gathered it (its im2col
@@ -57,10 +51,10 @@ class Conv2d(Function):
 
     def forward(self, x, w, b=None):
         if self.keep_columns:
-            y, self.columns = conv2d_forward_and_columns(x, w, *self.options)
+            y, self.columns = conv2d_forward_and_columns(x, w, *self.options, bias=b)
         else:
-            y = conv2d_forward_array(x, w, *self.options)
-        return _add_bias(y, b)
+            y = conv2d_forward_array(x, w, *self.options, bias=b)
+        return y
 
     def backward(self, gy):
         x, w = self.inputs[:2]
@@ -84,7 +78,7 @@ class ConvTranspose2d(Function):
     def forward(self, y, w, b=None):
         x_shape = (y.shape[0], w.shape[1] * self.options[3]) + self.out_hw
         y = _full_output(y, self.out_hw, w.shape, self.options)
-        return _add_bias(conv2d_backward_data_array(y, w, x_shape, *self.options), b)
+        return conv2d_backward_data_array(y, w, x_shape, *self.options, bias=b)
 
     def backward(self, gx):
         y, w = self.inputs[:2]

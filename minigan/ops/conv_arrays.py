@@ -26,6 +26,7 @@ import numpy as np
 
 from minigan import backend, conv_kernels, profiler
 from minigan.ops import recycle, winograd
+from minigan.ops.reduce import channel_broadcast
 from minigan.ops.scratch import scratch
 
 
@@ -99,42 +100,51 @@ def _taps_last(w, groups):
     return w.transpose(0, 2, 3, 1).reshape(groups, o // groups, -1)
 
 
-def conv2d_forward_array(x, w, stride, padding, dilation, groups):
-    """y[n, o] = sum over c, i, j of w[o, c, i, j] * x_padded[n, c, sh*h + dh*i, sw*w + dw*j]."""
-    return _forward(x, w, stride, padding, dilation, groups, keep_columns=False)[0]
+def conv2d_forward_array(x, w, stride, padding, dilation, groups, bias=None):
+    """y[n, o] = sum over c, i, j of w[o, c, i, j] * x_padded[n, c, sh*h + dh*i, sw*w + dw*j]
+    (+ bias[o])."""
+    return _forward(x, w, stride, padding, dilation, groups, False, bias)[0]
 
 
-def conv2d_forward_and_columns(x, w, stride, padding, dilation, groups):
+def conv2d_forward_and_columns(x, w, stride, padding, dilation, groups, bias=None):
     """(y, columns): conv2d's output and x as the forward gathered it, kept for the weight gradient
     (`conv2d_backward_weight_array(..., columns=)` then skips gathering x again): the im2col matrix,
     or for shifted-GEMM convs (`_by_shifts`) the padded channels-last image. None where there is
     none (our CUDA kernels) or an im2col matrix would exceed KEPT_COLUMNS_MAX_BYTES (it is
     k^2 / stride^2 times the size of x)."""
-    return _forward(x, w, stride, padding, dilation, groups, keep_columns=True)
+    return _forward(x, w, stride, padding, dilation, groups, True, bias)
 
 
 KEPT_COLUMNS_MAX_BYTES = 32 << 20   # dcgan-28's conv 64->128 keeps 12.8 MB per forward
 
 
-def _forward(x, w, stride, padding, dilation, groups, keep_columns):
+def _with_bias(y, bias):
+    """y (N, C, ...) plus a per-channel bias (or None), in place."""
+    if bias is not None:
+        y += channel_broadcast(bias, y)
+    return y
+
+
+def _forward(x, w, stride, padding, dilation, groups, keep_columns, bias):
     if backend.device_of(x) == "cuda" and conv_kernels.use_kernels():
-        return conv_kernels.conv2d_forward(x, w, stride, padding, dilation, groups), None
+        return _with_bias(conv_kernels.conv2d_forward(x, w, stride, padding, dilation, groups), bias), None
     xp = backend.get_array_module(x)
     n, o = x.shape[0], w.shape[0]
     out_hw = conv2d_output_size(x.shape[2:], w.shape[2:], stride, padding, dilation)
     if xp is np and winograd.applies(x.shape, w.shape, stride, padding, dilation, groups):
         kept_bytes = winograd.transformed_nbytes(x.shape, w.shape, stride, out_hw, x.itemsize)
         keep = keep_columns and kept_bytes <= KEPT_COLUMNS_MAX_BYTES
-        return winograd.conv2d(x, w, stride, padding, out_hw, keep)
+        return winograd.conv2d(x, w, stride, padding, out_hw, keep, bias)    # adds the bias on the way
     if _by_shifts(x.shape, w.shape, stride, padding, groups, out_hw):
-        return _forward_by_shifts(x, w, padding, dilation, out_hw, keep_columns)
+        y, image = _forward_by_shifts(x, w, padding, dilation, out_hw, keep_columns)
+        return _with_bias(y, bias), image
     keep = keep_columns and n * out_hw[0] * out_hw[1] * w[0].size * x.itemsize <= KEPT_COLUMNS_MAX_BYTES
     cols = _columns(x, w.shape[2:], stride, padding, dilation, groups, out_hw, keep)
     y = recycle.empty_on(xp, cols.shape[:2] + (o // groups,), cols.dtype)   # (groups, N*Ho*Wo, O/groups)
     profiler.matmul(xp, cols, _taps_last(w, groups).transpose(0, 2, 1), out=y)
     if groups > 1:
         y = y.transpose(1, 0, 2)
-    return y.reshape(n, *out_hw, o).transpose(0, 3, 1, 2), cols if keep else None
+    return _with_bias(y.reshape(n, *out_hw, o).transpose(0, 3, 1, 2), bias), cols if keep else None
 
 
 # ------------------------------------------------------------------ stride 1: shifted GEMMs
@@ -215,20 +225,24 @@ def _backward_weight_by_shifts(x, gy, w_shape, padding, dilation, image):
     return xp.ascontiguousarray(gw.transpose(3, 2, 0, 1))
 
 
-def conv2d_backward_data_array(gy, w, x_shape, stride, padding, dilation, groups):
+def conv2d_backward_data_array(gy, w, x_shape, stride, padding, dilation, groups, bias=None):
     """The adjoint of conv2d in x. gy has conv2d's output shape for an input of x_shape (as in
     the other two functions). Picked by which copies the longest contiguous runs: stride 1 is a
     conv2d of gy. Else, where gx has very few channels (runs of C would be a few floats),
     tap-major columns added into per-phase planes (runs of Wo); else, where gy has at least as many
     channels as gx, one GEMM to columns added back tap by tap (runs of stride x C, the smaller of
     the two copies); else, for dilation 1, each sub-pixel phase of gx is a stride-1 conv2d of gy
-    (an im2col of gy, runs of O)."""
+    (an im2col of gy, runs of O). `bias` (C,), if given, is added (ConvTranspose2d's bias)."""
     if backend.device_of(gy) == "cuda" and conv_kernels.use_kernels():
-        return conv_kernels.conv2d_backward_data(gy, w, x_shape, stride, padding, dilation, groups)
+        return _with_bias(conv_kernels.conv2d_backward_data(gy, w, x_shape, stride, padding, dilation, groups), bias)
     if stride == (1, 1) and all(d * (k - 1) >= p for d, k, p in zip(dilation, w.shape[2:], padding)):
-        return _backward_data_as_conv(gy, w, dilation, padding, groups)
+        return _backward_data_as_conv(gy, w, dilation, padding, groups, bias)
     if backend.get_array_module(gy) is np and winograd.applies(x_shape, w.shape, stride, padding, dilation, groups):
-        return winograd.conv2d_backward_data(gy, w, x_shape, stride, padding)
+        return winograd.conv2d_backward_data(gy, w, x_shape, stride, padding, bias)    # adds the bias on the way
+    return _with_bias(_strided_backward_data(gy, w, x_shape, stride, padding, dilation, groups), bias)
+
+
+def _strided_backward_data(gy, w, x_shape, stride, padding, dilation, groups):
     o_g, c_g = w.shape[0] // groups, w.shape[1]
     if c_g <= PLANES_MAX_CHANNELS and o_g > 2 * c_g:
         return _backward_data_by_planes(gy, w, x_shape, stride, padding, dilation, groups)
@@ -247,11 +261,11 @@ def _flipped_transposed(w, groups):
     return flipped.reshape(groups * c_g, o // groups, kh, kw)
 
 
-def _backward_data_as_conv(gy, w, dilation, padding, groups):
+def _backward_data_as_conv(gy, w, dilation, padding, groups, bias=None):
     """For stride 1, conv2d's adjoint in x is itself a conv2d: of gy with the kernel flipped and its
     in/out channels swapped, padded by d (k - 1) - p."""
     pad = tuple(d * (k - 1) - p for d, k, p in zip(dilation, w.shape[2:], padding))
-    return conv2d_forward_array(gy, _flipped_transposed(w, groups), (1, 1), pad, dilation, groups)
+    return conv2d_forward_array(gy, _flipped_transposed(w, groups), (1, 1), pad, dilation, groups, bias)
 
 
 class _Phase(NamedTuple):

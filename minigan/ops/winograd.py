@@ -55,12 +55,16 @@ def interpolation_matrices(r):
 class _Transforms:
     """F(4, r)'s 2-D transforms of a row-major flattened tile, in one dtype: `input` (n^2, n^2) is
     d -> B^T d B, `kernel` (n^2, r^2) is g -> G g G^T, `output` (n^2, 16) is y -> A y A^T (its
-    transpose maps products back to an output tile)."""
+    transpose maps products back to an output tile). `constant` is the product position at the
+    point 1 on both axes: A^T's column there is all ones, so a value added to that product is
+    added to every output of the tile (how a bias rides along)."""
 
     def __init__(self, r, dtype):
         a_t, g, b_t = interpolation_matrices(r)
         self.r, self.size = r, TILE + r - 1
         self.input, self.kernel, self.output = (np.kron(m, m).astype(dtype) for m in (b_t, g, a_t.T))
+        one = POINTS.index(1.0)
+        self.constant = one * self.size + one
 
 
 _transforms = {}
@@ -138,13 +142,16 @@ def _transformed_tiles(grid, tiles, transforms, keep=False):
     return out.reshape(size * size, n * th * tw, -1)
 
 
-def _correlate(transformed, kernel, transforms, n, tiles):
+def _correlate(transformed, kernel, transforms, n, tiles, bias=None):
     """The output tiles of an r x r stride-1 correlation from its transformed input (n^2, N*T, K)
     and transformed kernel (n^2, K, O): A^T [sum over K of the products] A, as
-    (4, 4, N, Th, Tw, O) scratch."""
+    (4, 4, N, Th, Tw, O) scratch; plus `bias` (O,) if given, added at the products' constant
+    position (a pass over N*T*O values instead of one over the output)."""
     o = kernel.shape[2]
     products = scratch(np, "winograd_products", (len(kernel), transformed.shape[1], o), transformed.dtype)
     profiler.matmul(np, transformed, kernel, out=products)
+    if bias is not None:
+        products[transforms.constant] += bias
     out = scratch(np, "winograd_output", (TILE * TILE, products[0].size), products.dtype)
     profiler.matmul(np, transforms.output.T, products.reshape(len(kernel), -1), out=out)
     return out.reshape(TILE, TILE, n, *tiles, o)
@@ -174,16 +181,16 @@ def _space_to_depth_grid(x, stride, padding, tiles, r):
     return padded.reshape(n, blocks[0], sh, blocks[1], sw, c).transpose(0, 1, 3, 2, 4, 5)
 
 
-def conv2d(x, w, stride, padding, out_hw, keep):
-    """Conv2d's forward (see `applies`). Returns (y (N, O, Ho, Wo), a view of a dense channels-last
-    array; x's transformed tiles if `keep`, for the weight gradient)."""
+def conv2d(x, w, stride, padding, out_hw, keep, bias=None):
+    """Conv2d's forward (see `applies`), plus `bias` (O,) if given. Returns (y (N, O, Ho, Wo), a view
+    of a dense channels-last array; x's transformed tiles if `keep`, for the weight gradient)."""
     n, o = x.shape[0], w.shape[0]
     transforms = _transforms_for(block_kernel(w.shape, stride), x.dtype)
     tiles = _tile_counts(out_hw)
     grid = _space_to_depth_grid(x, stride, padding, tiles, transforms.r)
     transformed = _transformed_tiles(grid, tiles, transforms, keep)
     kernel = _transformed_kernel(_block_taps(w, stride), transforms).transpose(0, 2, 1)    # (n^2, K, O)
-    out = _correlate(transformed, kernel, transforms, n, tiles)
+    out = _correlate(transformed, kernel, transforms, n, tiles, bias)
     y = recycle.empty((n, *out_hw, o), x.dtype)
     for u in range(TILE):
         for v in range(TILE):
@@ -192,9 +199,10 @@ def conv2d(x, w, stride, padding, out_hw, keep):
     return y.transpose(0, 3, 1, 2), transformed if keep else None
 
 
-def conv2d_backward_data(gy, w, x_shape, stride, padding):
-    """Conv2d's adjoint in x: block (I, J) of padded gx gets gy[I - i, J - j] against tap (i, j), a
-    correlation of gy (r - 1 zero pixels above and left) with the flipped kernel."""
+def conv2d_backward_data(gy, w, x_shape, stride, padding, bias=None):
+    """Conv2d's adjoint in x (plus `bias` (C,) if given): block (I, J) of padded gx gets
+    gy[I - i, J - j] against tap (i, j), a correlation of gy (r - 1 zero pixels above and left)
+    with the flipped kernel."""
     n, c, h, width = x_shape
     (sh, sw), (ph, pw) = stride, padding
     transforms = _transforms_for(block_kernel(w.shape, stride), gy.dtype)
@@ -204,7 +212,8 @@ def conv2d_backward_data(gy, w, x_shape, stride, padding):
     grid = _zero_padded(gy.transpose(0, 2, 3, 1), (r - 1, r - 1), (TILE * th + r - 1, TILE * tw + r - 1),
                         "winograd_gy")
     kernel = _transformed_kernel(_block_taps(w, stride)[::-1, ::-1], transforms)          # (n^2, O, K)
-    out = _correlate(_transformed_tiles(grid, tiles, transforms), kernel, transforms, n, tiles)
+    block_bias = None if bias is None else np.tile(bias, sh * sw)     # a block's channels: (sh, sw, C)
+    out = _correlate(_transformed_tiles(grid, tiles, transforms), kernel, transforms, n, tiles, block_bias)
     padded = recycle.empty((n, th, TILE, sh, tw, TILE, sw, c), gy.dtype)
     padded.transpose(2, 5, 0, 1, 4, 3, 6, 7)[...] = out.reshape(TILE, TILE, n, th, tw, sh, sw, c)
     padded = padded.reshape(n, th * TILE * sh, tw * TILE * sw, c)

@@ -89,6 +89,23 @@ def test_all_three_directions_match_naive_loops_and_im2col(x_shape, w_shape, str
         np.testing.assert_allclose(ours, im2col, atol=1e-12)
 
 
+@pytest.mark.parametrize("x_shape,w_shape,stride,padding", CASES)
+def test_a_bias_added_at_the_constant_product_reaches_every_output(x_shape, w_shape, stride, padding, every_size):
+    """The bias goes into the products at the point (1, 1), whose output transform is all ones: every
+    output pixel gets it, for the forward (per output channel) and the x-direction (per input channel,
+    spread over the stride blocks' channels)."""
+    rng = np.random.default_rng(sum(x_shape) + 7)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    b_out, b_in = rng.standard_normal(w_shape[0]), rng.standard_normal(x_shape[1])
+    options = (stride, padding, (1, 1), 1)
+    y = conv_arrays.conv2d_forward_array(x, w, *options, bias=b_out)
+    np.testing.assert_allclose(y, conv2d_reference(x, w, b_out, stride, padding, 1, 1), atol=1e-12)
+    gy = rng.standard_normal(y.shape)
+    gx = conv_arrays.conv2d_backward_data_array(gy, w, x_shape, *options, bias=b_in)
+    expected = backward_data_reference(gy, w, x_shape, stride, padding, (1, 1), 1) + b_in[:, None, None]
+    np.testing.assert_allclose(gx, expected, atol=1e-12)
+
+
 @pytest.mark.parametrize("x_shape,w_shape,stride,padding", CASES[:3])
 def test_adjoint_identities_hold_through_winograd(x_shape, w_shape, stride, padding, every_size):
     """<conv(x, w), gy> = <x, conv^T(gy, w)> = <w, gw(x, gy)>: the three directions are one form."""
