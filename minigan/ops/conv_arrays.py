@@ -27,7 +27,7 @@ import numpy as np
 from minigan import backend, conv_kernels, profiler
 from minigan.ops import recycle, winograd
 from minigan.ops.reduce import channel_broadcast
-from minigan.ops.scratch import scratch
+from minigan.ops.scratch import scratch, zero_border, zero_bordered
 
 
 def _buffer(xp, purpose, shape, dtype, keep):
@@ -47,11 +47,12 @@ def _channels_last(x, padding, keep=False):
     n, h, w, c = x.shape
     ph, pw = padding
     shape = (n, h + 2 * ph, w + 2 * pw, c)
-    padded = _buffer(xp, "padded", shape, x.dtype, keep)
-    padded[:, :ph] = 0
-    padded[:, ph + h:] = 0
-    padded[:, ph:ph + h, :pw] = 0
-    padded[:, ph:ph + h, pw + w:] = 0
+    interior = ((ph, h), (pw, w))
+    if keep:
+        padded = recycle.empty_on(xp, shape, x.dtype)
+        zero_border(padded, interior)
+    else:
+        padded = zero_bordered(xp, "padded", shape, x.dtype, interior)
     padded[:, ph:ph + h, pw:pw + w] = x
     return padded
 

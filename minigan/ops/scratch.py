@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 _buffers = {}
+_zero_borders = {}   # purpose key -> (shape, interior) whose zero border its buffer still holds
 
 
 def scratch(xp, purpose, shape, dtype):
@@ -18,6 +19,7 @@ def scratch(xp, purpose, shape, dtype):
         return xp.empty(shape, dtype=dtype)
     size = math.prod(shape)   # np.prod costs ~10 us a call, on every conv
     key = (purpose, np.dtype(dtype).str)
+    _zero_borders.pop(key, None)
     buffer = _buffers.get(key)
     if buffer is None or buffer.size < size:
         buffer = _buffers[key] = np.empty(size, dtype=dtype)
@@ -35,3 +37,27 @@ def in_layout_of(x, allocate):
 def scratch_like(xp, purpose, x):
     """A scratch array laid out like x, so elementwise work between the two runs over memory in order."""
     return in_layout_of(x, lambda shape: scratch(xp, purpose, shape, x.dtype))
+
+
+def zero_bordered(xp, purpose, shape, dtype, interior):
+    """`scratch` for an image (N, H, W, ...) of which the caller writes only `interior`, ((top, rows),
+    (left, cols)) along H and W, and nobody writes the rest: that border is zero. It is zeroed only
+    when the buffer last served another shape, interior or a plain `scratch` call, so a layer run
+    over and over writes its padding once (a fifth to two fifths of DCGAN's padded images)."""
+    key, signature = (purpose, np.dtype(dtype).str), (tuple(shape), interior)
+    zeroed = xp is np and _zero_borders.get(key) == signature
+    out = scratch(xp, purpose, shape, dtype)
+    if not zeroed:
+        zero_border(out, interior)
+        if xp is np:
+            _zero_borders[key] = signature
+    return out
+
+
+def zero_border(image, interior):
+    """Zero image (N, H, W, ...) outside `interior`, ((top, rows), (left, cols)) along H and W."""
+    (top, rows), (left, cols) = interior
+    image[:, :top] = 0
+    image[:, top + rows:] = 0
+    image[:, top:top + rows, :left] = 0
+    image[:, top:top + rows, left + cols:] = 0

@@ -25,7 +25,7 @@ import numpy as np
 
 from minigan import profiler
 from minigan.ops import recycle
-from minigan.ops.scratch import scratch
+from minigan.ops.scratch import scratch, zero_bordered
 
 TILE = 4                      # outputs per tile side; a tile reads TILE + r - 1 inputs per side
 POINTS = (0.0, 1.0, -1.0, 2.0, -2.0)   # the first TILE + r - 2 of them, and infinity
@@ -162,12 +162,8 @@ def _zero_padded(x, top_left, size, purpose):
     cut where it would stick out."""
     n, h, w = x.shape[:3]
     (top, left), (height, width) = top_left, size
-    out = scratch(np, purpose, (n, height, width) + x.shape[3:], x.dtype)
     rows, cols = min(h, height - top), min(w, width - left)
-    out[:, :top] = 0
-    out[:, top + rows:] = 0
-    out[:, top:top + rows, :left] = 0
-    out[:, top:top + rows, left + cols:] = 0
+    out = zero_bordered(np, purpose, (n, height, width) + x.shape[3:], x.dtype, ((top, rows), (left, cols)))
     out[:, top:top + rows, left:left + cols] = x[:, :rows, :cols]
     return out
 
@@ -231,7 +227,7 @@ def conv2d_backward_weight(x, gy, w_shape, stride, padding, transformed=None):
     if transformed is None:
         transformed = _transformed_tiles(_space_to_depth_grid(x, stride, padding, tiles, r), tiles, transforms)
     gy_tiles = _zero_padded(gy.transpose(0, 2, 3, 1), (0, 0), (TILE * tiles[0], TILE * tiles[1]),
-                            "winograd_gy")
+                            "winograd_gy_tiles_padded")
     gathered = scratch(np, "winograd_gy_tiles", (TILE, TILE, n, *tiles, o), gy.dtype)
     gathered[...] = gy_tiles.reshape(n, tiles[0], TILE, tiles[1], TILE, o).transpose(2, 4, 0, 1, 3, 5)
     positions = len(transforms.output)

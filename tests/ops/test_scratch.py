@@ -1,7 +1,7 @@
 """Scratch buffers: reused per purpose, and laid out like the array they stand beside."""
 import numpy as np
 
-from minigan.ops.scratch import scratch, scratch_like
+from minigan.ops.scratch import scratch, scratch_like, zero_bordered
 
 
 def test_scratch_reuses_one_buffer_per_purpose_and_dtype():
@@ -19,3 +19,38 @@ def test_scratch_like_follows_a_channels_last_layout():
     assert buffer.shape == x.shape
     assert np.argsort(buffer.strides).tolist() == np.argsort(x.strides).tolist()
     assert buffer.transpose(0, 2, 3, 1).flags.c_contiguous
+
+
+def _border(image, interior):
+    (top, rows), (left, cols) = interior
+    inside = np.zeros(image.shape[1:3], bool)
+    inside[top:top + rows, left:left + cols] = True
+    return image[:, ~inside]
+
+
+def test_zero_bordered_is_zero_around_its_interior_whatever_used_the_buffer_before(monkeypatch):
+    import minigan.ops.scratch as scratch_module
+    zeroings = []
+    original = scratch_module.zero_border
+    monkeypatch.setattr(scratch_module, "zero_border", lambda *a: zeroings.append(1) or original(*a))
+    interior, shape = ((1, 3), (2, 2)), (2, 5, 6, 3)
+
+    def bordered(interior=interior, shape=shape):
+        image = zero_bordered(np, "test-border", shape, np.float32, interior)
+        (top, rows), (left, cols) = interior
+        image[:, top:top + rows, left:left + cols] = 5.0      # what a caller does: write the inside
+        assert not _border(image, interior).any()
+        return image
+
+    scratch(np, "test-border", shape, np.float32).fill(7.0)   # a plain user leaves garbage
+    bordered()
+    bordered()
+    assert len(zeroings) == 1                                  # the second call found its border intact
+    scratch(np, "test-border", shape, np.float32).fill(7.0)
+    bordered()
+    assert len(zeroings) == 2                                  # a plain scratch call in between: zeroed again
+    bordered(((0, 4), (1, 5)))
+    bordered()
+    assert len(zeroings) == 4                                  # another interior each time: zeroed each time
+    bordered(shape=(1, 5, 6, 3))
+    assert len(zeroings) == 5                                  # and another shape

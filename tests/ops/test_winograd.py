@@ -106,6 +106,22 @@ def test_a_bias_added_at_the_constant_product_reaches_every_output(x_shape, w_sh
     np.testing.assert_allclose(gx, expected, atol=1e-12)
 
 
+def test_layers_taking_turns_keep_their_padding_zero(every_size):
+    """The zero-padded scratch images keep their border between calls of one geometry: layers of
+    other geometries (and inputs of other values) in between must not leak into it."""
+    rng = np.random.default_rng(11)
+    layers = [CASES[0], CASES[2], CASES[0], CASES[8], CASES[0], CASES[2]]
+    for x_shape, w_shape, stride, padding in layers:
+        x, w = rng.standard_normal(x_shape) * 3 + 1, rng.standard_normal(w_shape)
+        y, gx, gw = directions(x, w, np.ones(conv2d_reference(x, w, None, stride, padding, 1, 1).shape),
+                               stride, padding)
+        gy = np.ones(y.shape)
+        np.testing.assert_allclose(y, conv2d_reference(x, w, None, stride, padding, 1, 1), atol=1e-11)
+        np.testing.assert_allclose(gx, backward_data_reference(gy, w, x_shape, stride, padding, (1, 1), 1),
+                                   atol=1e-11)
+        np.testing.assert_allclose(gw, weight_gradient_reference(x, gy, w_shape, stride, padding), atol=1e-10)
+
+
 @pytest.mark.parametrize("x_shape,w_shape,stride,padding", CASES[:3])
 def test_adjoint_identities_hold_through_winograd(x_shape, w_shape, stride, padding, every_size):
     """<conv(x, w), gy> = <x, conv^T(gy, w)> = <w, gw(x, gy)>: the three directions are one form."""
