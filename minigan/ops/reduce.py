@@ -41,6 +41,31 @@ def channel_sums(a):
     return a.sum(axis=channel_dims(a))
 
 
+DOT_ROWS = 512   # channels-last product sums add this many rows per partial sum (float32 rounding)
+
+
+def channel_dots(a, b):
+    """sum of a * b over every axis but 1, shape (C,), for NumPy arrays a, b (N, C, ...) of one
+    layout, without the product array: einsum multiplies and adds in one pass, which beats writing
+    the product and summing it by BLAS (batch norm's variance and weight gradient, cold operands:
+    (64, 64, 14, 14) 0.30 -> 0.17 ms NCHW, 0.63 -> 0.18 ms channels-last). Channels innermost,
+    einsum adds the rows one after another, so they go in blocks of DOT_ROWS whose partial sums are
+    added at the end: a sum over 2^20 rows is then off by 1e-6 of itself, not 5e-4."""
+    c = a.shape[1]
+    order = (0,) + tuple(range(2, a.ndim)) + (1,)
+    rows_a, rows_b = a.transpose(order), b.transpose(order)
+    if rows_a.flags.c_contiguous and rows_b.flags.c_contiguous:      # channels innermost: (M, C)
+        rows_a, rows_b = rows_a.reshape(-1, c), rows_b.reshape(-1, c)
+        blocks = len(rows_a) // DOT_ROWS
+        whole = blocks * DOT_ROWS
+        sums = np.einsum("kij,kij->kj", rows_a[:whole].reshape(blocks, DOT_ROWS, c),
+                         rows_b[:whole].reshape(blocks, DOT_ROWS, c)).sum(axis=0) if blocks else 0
+        return sums + np.einsum("ij,ij->j", rows_a[whole:], rows_b[whole:])
+    if a.flags.c_contiguous and b.flags.c_contiguous:                # (N, C, L): einsum sums runs of L
+        return np.einsum("ncl,ncl->c", a.reshape(a.shape[0], c, -1), b.reshape(b.shape[0], c, -1))
+    return channel_sums(a * b)
+
+
 def channel_broadcast(v, like):
     """A (C,) vector spread over one sample of `like` (N, C, ...): shape (1, C, ...), laid out in
     memory like `like`. An elementwise op of `like` with it runs over each sample's values in one
