@@ -52,9 +52,8 @@ class Conv2d(Function):
     def forward(self, x, w, b=None):
         if self.keep_columns:
             y, self.columns = conv2d_forward_and_columns(x, w, *self.options, bias=b)
-        else:
-            y = conv2d_forward_array(x, w, *self.options, bias=b)
-        return y
+            return y
+        return conv2d_forward_array(x, w, *self.options, bias=b)
 
     def backward(self, gy):
         x, w = self.inputs[:2]

@@ -49,7 +49,7 @@ def _channels_last(x, padding, keep=False):
     shape = (n, h + 2 * ph, w + 2 * pw, c)
     interior = ((ph, h), (pw, w))
     if keep:
-        padded = recycle.empty_on(xp, shape, x.dtype)
+        padded = _buffer(xp, "padded", shape, x.dtype, keep)
         zero_border(padded, interior)
     else:
         padded = zero_bordered(xp, "padded", shape, x.dtype, interior)
