@@ -1,7 +1,7 @@
 """Activations. Each backward is written with Tensor ops on the input or the output, so the
 second derivative (needed by gradient penalties) comes out of the same code."""
 from minigan import backend
-from minigan.autograd import Function, Tensor
+from minigan.autograd import Function, Tensor, is_grad_enabled
 from minigan.ops import recycle
 from minigan.ops.elementwise import where
 
@@ -12,12 +12,21 @@ def _positive(x):
     return backend.get_array_module(x).greater(x, 0, out=recycle.empty_like(x))
 
 
+def _times_gradient(gy, factor):
+    """gy * factor for an array `factor` made for this one call. When no graph is being recorded
+    (a plain backward), the product goes into factor itself: no Mul, no third full-size buffer."""
+    if (is_grad_enabled() and gy.requires_grad) or gy.data.dtype != factor.dtype:
+        return gy * Tensor(factor)
+    backend.get_array_module(factor).multiply(factor, gy.data, out=factor)
+    return Tensor(factor)
+
+
 class ReLU(Function):
     def forward(self, x):
         return backend.get_array_module(x).maximum(x, 0, out=recycle.empty_like(x))
 
     def backward(self, gy):
-        return gy * Tensor(_positive(self.inputs[0].data))
+        return _times_gradient(gy, _positive(self.inputs[0].data))
 
 
 class LeakyReLU(Function):
@@ -36,7 +45,7 @@ class LeakyReLU(Function):
         slope = _positive(x)                   # 1 where x > 0, then a where x <= 0
         slope *= x.dtype.type(1 - self.negative_slope)
         slope += x.dtype.type(self.negative_slope)
-        return gy * Tensor(slope)
+        return _times_gradient(gy, slope)
 
 
 class ELU(Function):
