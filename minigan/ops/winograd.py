@@ -5,9 +5,11 @@ Cut a conv's zero-padded input into s x s blocks and stack each block's pixels a
 (space-to-depth): a conv with kernel r s and stride s becomes a stride-1 conv with an r x r kernel
 over s*s*C channels (for stride 1 it already is one). Winograd's minimal filtering computes a 4x4
 tile of that conv's output from a (4 + r - 1)^2 tile of its input with 25 (r = 2) or 36 (r = 3)
-products per channel pair where the direct sum takes 64 or 144. The products are GEMMs, one per
-transformed position, over all tiles and channels at once; the transforms around them are fixed
-small matrices applied as one GEMM each.
+products per channel pair where the direct sum takes 64 or 144. Where the output's side is not a
+multiple of 4, its last tile is an F(3), F(2) or F(1) tile whose points are the first of F(4)'s
+(a 7-wide output: 9 products per axis, not 10 for two padded 4-tiles): products at the same pair
+of points share one transformed kernel, so each pair's products over every tile that has them
+are one GEMM. The transforms around them are fixed small matrices applied as GEMMs.
 
 All three directions of the conv come from one trilinear form (per axis, per channel pair)
 
@@ -23,11 +25,11 @@ im2col's (tests/ops/test_winograd.py holds it there).
 """
 import numpy as np
 
-from minigan import profiler
+from minigan import blas, profiler
 from minigan.ops import recycle
 from minigan.ops.scratch import scratch, zero_bordered
 
-TILE = 4                      # outputs per tile side; a tile reads TILE + r - 1 inputs per side
+TILE = 4                      # outputs per full tile side; a tile reads TILE + r - 1 inputs per side
 POINTS = (0.0, 1.0, -1.0, 2.0, -2.0)   # the first TILE + r - 2 of them, and infinity
 BLOCK_KERNELS = (2, 3)        # r: kernel / stride. F(4, 2): 25 products per 16 outputs (direct: 64);
                               # F(4, 3): 36 (direct: 144)
@@ -37,10 +39,10 @@ MIN_TILES = 128               # below this (images x output tiles) the GEMMs are
 ENABLED = True                # tests switch it off to compare with the im2col paths
 
 
-def interpolation_matrices(r):
-    """A^T (4 x n), G (n x r), B^T (n x n) of F(4, r), n = 4 + r - 1, for correlation: the transpose
-    of polynomial multiplication by evaluation at n - 1 POINTS and infinity (Toom-Cook)."""
-    n = TILE + r - 1
+def interpolation_matrices(r, tile=TILE):
+    """A^T (tile x n), G (n x r), B^T (n x n) of F(tile, r), n = tile + r - 1, for correlation: the
+    transpose of polynomial multiplication by evaluation at n - 1 POINTS and infinity (Toom-Cook)."""
+    n = tile + r - 1
 
     def vandermonde(columns):
         v = np.zeros((n, columns))
@@ -49,32 +51,108 @@ def interpolation_matrices(r):
         v[n - 1, columns - 1] = 1.0        # infinity: the leading coefficient
         return v
 
-    return vandermonde(TILE).T, vandermonde(r), np.linalg.inv(vandermonde(n)).T
+    return vandermonde(tile).T, vandermonde(r), np.linalg.inv(vandermonde(n)).T
 
 
-class _Transforms:
-    """F(4, r)'s 2-D transforms of a row-major flattened tile, in one dtype: `input` (n^2, n^2) is
-    d -> B^T d B, `kernel` (n^2, r^2) is g -> G g G^T, `output` (n^2, 16) is y -> A y A^T (its
-    transpose maps products back to an output tile). `constant` is the product position at the
-    point 1 on both axes: A^T's column there is all ones, so a value added to that product is
-    added to every output of the tile (how a bias rides along)."""
-
-    def __init__(self, r, dtype):
-        a_t, g, b_t = interpolation_matrices(r)
-        self.r, self.size = r, TILE + r - 1
-        self.input, self.kernel, self.output = (np.kron(m, m).astype(dtype) for m in (b_t, g, a_t.T))
-        one = POINTS.index(1.0)
-        self.constant = one * self.size + one
+def _axis_tiles(length):
+    """`length` outputs along an axis as tiles: (size, count, first output) for the 4-output tiles
+    and, for what is left, one smaller tile."""
+    kinds = [(TILE, length // TILE, 0)] if length >= TILE else []
+    if length % TILE:
+        kinds.append((length % TILE, 1, length - length % TILE))
+    return kinds
 
 
-_transforms = {}
+class _TileType:
+    """`count_h` x `count_w` tiles of one size pair from output (first_h, first_w). `points_h`,
+    `points_w`: which of F(4, r)'s points its products use (a smaller tile uses the first ones and
+    infinity). Of a row-major flattened tile: `input` is d -> B^T d B, `spread` y -> A y A^T."""
+
+    def __init__(self, kind_h, kind_w, r, dtype):
+        (self.size_h, self.count_h, self.first_h), (self.size_w, self.count_w, self.first_w) = kind_h, kind_w
+        self.count = self.count_h * self.count_w
+        self.points_h, self.points_w = (tuple(range(size + r - 2)) + (TILE + r - 2,)
+                                        for size in (self.size_h, self.size_w))
+        (a_h, _, b_h), (a_w, _, b_w) = (interpolation_matrices(r, size) for size in (self.size_h, self.size_w))
+        self.input, self.spread = np.kron(b_h, b_w).astype(dtype), np.kron(a_h.T, a_w.T).astype(dtype)
+
+    def holds(self, pair):
+        return pair[0] in self.points_h and pair[1] in self.points_w
 
 
-def _transforms_for(r, dtype):
-    key = (r, np.dtype(dtype).str)
-    if key not in _transforms:
-        _transforms[key] = _Transforms(r, dtype)
-    return _transforms[key]
+class _Plan:
+    """How an r x r stride-1 correlation with an (Lh, Lw) output runs. Per point pair, one stacked
+    matrix of rows, `stacked` (pairs, tiles * N, channels): each tile type from row `rows[t]` x N
+    on, in the order (N, count_h, count_w). Types are ordered (full, rest), (full, full), (rest,
+    full), (rest, rest) and pairs in groups by which types have them, so that a type's pairs and a
+    group's types are each one range: a type's transforms are one GEMM, a group's products one
+    batched GEMM. `kernel` (pairs, r^2) is g -> G g G^T at each pair."""
+
+    def __init__(self, out_hw, r, dtype):
+        self.r = r
+        kinds_h, kinds_w = _axis_tiles(out_hw[0]), _axis_tiles(out_hw[1])
+        order = {(True, False): 0, (True, True): 1, (False, True): 2, (False, False): 3}
+        self.types = sorted((_TileType(kh, kw, r, dtype) for kh in kinds_h for kw in kinds_w),
+                            key=lambda t: order[t.size_h == TILE, t.size_w == TILE])
+        self.rows = np.cumsum([0] + [t.count for t in self.types])    # tile offsets of the types
+        n_points = TILE + r - 1
+        shared_h = [all(p in t.points_h for t in self.types) for p in range(n_points)]
+        shared_w = [all(q in t.points_w for t in self.types) for q in range(n_points)]
+        self.pairs, self.groups = [], []
+        for classes in ((False, True), (True, True), (True, False), (False, False)):
+            pairs = [(p, q) for p in range(n_points) for q in range(n_points)
+                     if (shared_h[p], shared_w[q]) == classes and any(t.holds((p, q)) for t in self.types)]
+            if pairs:
+                holders = [i for i, t in enumerate(self.types) if t.holds(pairs[0])]
+                assert holders == list(range(holders[0], holders[-1] + 1)), "a group's types must be one range"
+                self.groups.append((slice(len(self.pairs), len(self.pairs) + len(pairs)),
+                                    slice(self.rows[holders[0]], self.rows[holders[-1] + 1])))
+                self.pairs += pairs
+        self.spans, self.input, self.spread, self.output = [], [], [], []
+        for t in self.types:
+            held = [i for i, pair in enumerate(self.pairs) if t.holds(pair)]
+            assert held == list(range(held[0], held[-1] + 1)), "a type's pairs must be one range"
+            positions = [t.points_h.index(p) * len(t.points_w) + t.points_w.index(q) for p, q in self.pairs[held[0]:held[-1] + 1]]
+            self.spans.append(slice(held[0], held[-1] + 1))
+            self.input.append(np.ascontiguousarray(t.input[positions]))
+            self.spread.append(np.ascontiguousarray(t.spread[positions]))
+            self.output.append(np.ascontiguousarray(t.spread[positions].T))
+        g = interpolation_matrices(r)[1]
+        self.kernel = np.stack([np.kron(g[p], g[q]) for p, q in self.pairs]).astype(dtype)
+        self.constants = [self._constant(t) for t in self.types]
+
+    def _constant(self, t):
+        """The pair where a value added to type t's products reaches every output of its tiles: the
+        point 1 along each axis (A^T's column there is all ones), or for a 1-output side any point
+        (A^T is one row of ones)."""
+        return self.pairs.index(tuple(1 if 1 in points else points[0] for points in (t.points_h, t.points_w)))
+
+    def stacked(self, purpose, n, channels, dtype, keep=False):
+        """Room for the per-pair stacked matrices (pairs, tiles * n, channels); rows that a pair's
+        types do not fill are never read."""
+        shape = (len(self.pairs), self.rows[-1] * n, channels)
+        return recycle.empty(shape, dtype) if keep else scratch(np, purpose, shape, dtype)
+
+    def type_part(self, stacked, t, n):
+        """Type t's pairs and rows of stacked, as a matrix (its pairs, its rows * channels)."""
+        flat = stacked.reshape(len(stacked), -1)
+        width = stacked.shape[2] * n
+        return flat[self.spans[t], self.rows[t] * width:self.rows[t + 1] * width]
+
+    def group_part(self, stacked, group, n):
+        """A group's pairs and rows of stacked (pairs, rows, channels)."""
+        pairs, rows = group
+        return stacked[pairs, rows.start * n:rows.stop * n]
+
+
+_plans = {}
+
+
+def _plan_for(out_hw, r, dtype):
+    key = (tuple(out_hw), r, np.dtype(dtype).str)
+    if key not in _plans:
+        _plans[key] = _Plan(out_hw, r, dtype)
+    return _plans[key]
 
 
 def block_kernel(w_shape, stride):
@@ -100,9 +178,8 @@ def applies(x_shape, w_shape, stride, padding, dilation, groups):
 
 def transformed_nbytes(x_shape, w_shape, stride, out_hw, itemsize):
     """The size of x's transformed tiles, which the forward can keep for the weight gradient."""
-    size = TILE + block_kernel(w_shape, stride) - 1
-    th, tw = _tile_counts(out_hw)
-    return size * size * x_shape[0] * th * tw * x_shape[1] * stride[0] * stride[1] * itemsize
+    plan = _plan_for(out_hw, block_kernel(w_shape, stride), np.float64)
+    return len(plan.pairs) * plan.rows[-1] * x_shape[0] * x_shape[1] * stride[0] * stride[1] * itemsize
 
 
 def _tile_counts(out_hw):
@@ -117,44 +194,55 @@ def _block_taps(w, stride):
     return w.reshape(o, c, r, sh, r, sw).transpose(2, 4, 0, 3, 5, 1).reshape(r, r, o, sh * sw * c)
 
 
-def _transformed_kernel(taps, transforms):
-    """(r, r, O, K) -> (n^2, O, K): G g G^T for every channel pair."""
-    flat = np.ascontiguousarray(taps).reshape(transforms.r ** 2, -1)
-    out = scratch(np, "winograd_kernel", (transforms.size ** 2, flat.shape[1]), flat.dtype)
-    profiler.matmul(np, transforms.kernel, flat, out=out)
+def _transformed_kernel(taps, plan):
+    """(r, r, O, K) -> (pairs, O, K): G g G^T at every point pair, for every channel pair."""
+    flat = np.ascontiguousarray(taps).reshape(plan.r ** 2, -1)
+    out = scratch(np, "winograd_kernel", (len(plan.pairs), flat.shape[1]), flat.dtype)
+    profiler.matmul(np, plan.kernel, flat, out=out)
     return out.reshape(-1, *taps.shape[2:])
 
 
-def _transformed_tiles(grid, tiles, transforms, keep=False):
-    """B^T d B for every n x n tile of a grid (N, Hg, Wg, *channel axes) (strides arbitrary, at least
-    4 tiles + r - 1 pixels per side): (n^2, N*Th*Tw, channels). Tile (th, tw) starts at (4 th, 4 tw)."""
-    n, size = grid.shape[0], transforms.size
-    th, tw = tiles
+def _tiles_of(grid, kind, extent, purpose):
+    """A tile type's windows of a grid (N, Hg, Wg, *channels), `extent` (eh, ew) pixels from each
+    tile's first output on: (eh * ew, N * count_h * count_w * channels) scratch."""
     s_n, s_h, s_w = grid.strides[:3]
-    shape = (size, size, n, th, tw) + grid.shape[3:]
+    shape = (*extent, grid.shape[0], kind.count_h, kind.count_w) + grid.shape[3:]
     windows = np.lib.stride_tricks.as_strided(
-        grid, shape, (s_h, s_w, s_n, TILE * s_h, TILE * s_w) + grid.strides[3:], writeable=False)
-    gathered = scratch(np, "winograd_tiles", shape, grid.dtype)
+        grid[:, kind.first_h:, kind.first_w:], shape, (s_h, s_w, s_n, TILE * s_h, TILE * s_w) + grid.strides[3:],
+        writeable=False)
+    gathered = scratch(np, purpose, shape, grid.dtype)
     gathered[...] = windows
-    rows = (size * size, gathered[0, 0].size)
-    out = recycle.empty(rows, grid.dtype) if keep else scratch(np, "winograd_input", rows, grid.dtype)
-    profiler.matmul(np, transforms.input, gathered.reshape(rows), out=out)
-    return out.reshape(size * size, n * th * tw, -1)
+    return gathered.reshape(extent[0] * extent[1], -1)
 
 
-def _correlate(transformed, kernel, transforms, n, tiles, bias=None):
-    """The output tiles of an r x r stride-1 correlation from its transformed input (n^2, N*T, K)
-    and transformed kernel (n^2, K, O): A^T [sum over K of the products] A, as
-    (4, 4, N, Th, Tw, O) scratch; plus `bias` (O,) if given, added at the products' constant
-    position (a pass over N*T*O values instead of one over the output)."""
+def _stacked_tiles(grid, plan, n, keep=False):
+    """B^T d B of every tile d of a grid (N, Hg, Wg, *channels), stacked per point pair (see
+    `_Plan.stacked`): in scratch, or with `keep` an array of its own (for the weight gradient)."""
+    r = plan.r
+    stacked = plan.stacked("winograd_input", n, grid[0, 0, 0].size, grid.dtype, keep)
+    for t, kind in enumerate(plan.types):
+        tiles = _tiles_of(grid, kind, (kind.size_h + r - 1, kind.size_w + r - 1), "winograd_tiles")
+        profiler.matmul(np, plan.input[t], tiles, out=plan.type_part(stacked, t, n))
+    return stacked
+
+
+def _correlate(stacked, kernel, plan, n, bias=None):
+    """The output tiles of the correlation from its stacked transformed input and transformed kernel
+    (pairs, K, O): per tile type (kind, its outputs (size_h, size_w, N, count_h, count_w, O) in
+    scratch, valid until the next), A^T [sum over K of the products] A. Plus `bias` (O,) if given,
+    added at each type's constant pair (a pass over N*T*O values instead of one over the output)."""
     o = kernel.shape[2]
-    products = scratch(np, "winograd_products", (len(kernel), transformed.shape[1], o), transformed.dtype)
-    profiler.matmul(np, transformed, kernel, out=products)
-    if bias is not None:
-        products[transforms.constant] += bias
-    out = scratch(np, "winograd_output", (TILE * TILE, products[0].size), products.dtype)
-    profiler.matmul(np, transforms.output.T, products.reshape(len(kernel), -1), out=out)
-    return out.reshape(TILE, TILE, n, *tiles, o)
+    products = plan.stacked("winograd_products", n, o, kernel.dtype)
+    for group in plan.groups:
+        profiler.matmul(np, plan.group_part(stacked, group, n), kernel[group[0]],
+                        out=plan.group_part(products, group, n))
+    for t, kind in enumerate(plan.types):
+        if bias is not None:
+            rows = products[plan.constants[t], plan.rows[t] * n:plan.rows[t + 1] * n]
+            rows += bias
+        out = scratch(np, "winograd_output", (kind.size_h * kind.size_w, n * kind.count * o), kernel.dtype)
+        profiler.matmul(np, plan.output[t], plan.type_part(products, t, n), out=out)
+        yield kind, out.reshape(kind.size_h, kind.size_w, n, kind.count_h, kind.count_w, o)
 
 
 def _zero_padded(x, top_left, size, purpose):
@@ -168,31 +256,39 @@ def _zero_padded(x, top_left, size, purpose):
     return out
 
 
-def _space_to_depth_grid(x, stride, padding, tiles, r):
-    """x (N, C, H, W) zero-padded and cut into stride blocks: (N, 4 Th + r - 1, 4 Tw + r - 1, sh, sw, C),
+def _space_to_depth_grid(x, stride, padding, out_hw, r):
+    """x (N, C, H, W) zero-padded and cut into stride blocks: (N, Ho + r - 1, Wo + r - 1, sh, sw, C),
     a view."""
     (sh, sw), n, c = stride, x.shape[0], x.shape[1]
-    blocks = tuple(TILE * t + r - 1 for t in tiles)
+    blocks = tuple(size + r - 1 for size in out_hw)
     padded = _zero_padded(x.transpose(0, 2, 3, 1), padding, (sh * blocks[0], sw * blocks[1]), "winograd_padded")
     return padded.reshape(n, blocks[0], sh, blocks[1], sw, c).transpose(0, 1, 3, 2, 4, 5)
+
+
+def _tile_region(image, kind, w_axis=2):
+    """The part of image (N, H, ..., W, ...) (W at `w_axis`) a tile type covers, with H split into
+    (count_h, size_h) and W into (count_w, size_w) (a view)."""
+    index = [slice(None)] * image.ndim
+    index[1] = slice(kind.first_h, kind.first_h + kind.count_h * kind.size_h)
+    index[w_axis] = slice(kind.first_w, kind.first_w + kind.count_w * kind.size_w)
+    region = image[tuple(index)]
+    shape = list(region.shape)
+    shape[w_axis:w_axis + 1] = kind.count_w, kind.size_w
+    shape[1:2] = kind.count_h, kind.size_h
+    return region.reshape(shape)
 
 
 def conv2d(x, w, stride, padding, out_hw, keep, bias=None):
     """Conv2d's forward (see `applies`), plus `bias` (O,) if given. Returns (y (N, O, Ho, Wo), a view
     of a dense channels-last array; x's transformed tiles if `keep`, for the weight gradient)."""
     n, o = x.shape[0], w.shape[0]
-    transforms = _transforms_for(block_kernel(w.shape, stride), x.dtype)
-    tiles = _tile_counts(out_hw)
-    grid = _space_to_depth_grid(x, stride, padding, tiles, transforms.r)
-    transformed = _transformed_tiles(grid, tiles, transforms, keep)
-    kernel = _transformed_kernel(_block_taps(w, stride), transforms).transpose(0, 2, 1)    # (n^2, K, O)
-    out = _correlate(transformed, kernel, transforms, n, tiles, bias)
+    plan = _plan_for(out_hw, block_kernel(w.shape, stride), x.dtype)
+    stacked = _stacked_tiles(_space_to_depth_grid(x, stride, padding, out_hw, plan.r), plan, n, keep)
+    kernel = _transformed_kernel(_block_taps(w, stride), plan).transpose(0, 2, 1)    # (pairs, K, O)
     y = recycle.empty((n, *out_hw, o), x.dtype)
-    for u in range(TILE):
-        for v in range(TILE):
-            rows, cols = len(range(u, out_hw[0], TILE)), len(range(v, out_hw[1], TILE))
-            y[:, u::TILE, v::TILE] = out[u, v, :, :rows, :cols]
-    return y.transpose(0, 3, 1, 2), transformed if keep else None
+    for kind, tiles in _correlate(stacked, kernel, plan, n, bias):
+        _tile_region(y, kind)[...] = tiles.transpose(2, 3, 0, 4, 1, 5)
+    return y.transpose(0, 3, 1, 2), stacked if keep else None
 
 
 def conv2d_backward_data(gy, w, x_shape, stride, padding, bias=None):
@@ -201,18 +297,17 @@ def conv2d_backward_data(gy, w, x_shape, stride, padding, bias=None):
     with the flipped kernel."""
     n, c, h, width = x_shape
     (sh, sw), (ph, pw) = stride, padding
-    transforms = _transforms_for(block_kernel(w.shape, stride), gy.dtype)
-    r = transforms.r
+    r = block_kernel(w.shape, stride)
     blocks = (-(-(ph + h) // sh), -(-(pw + width) // sw))      # padded gx's blocks that hold gx
-    th, tw = tiles = _tile_counts(blocks)
-    grid = _zero_padded(gy.transpose(0, 2, 3, 1), (r - 1, r - 1), (TILE * th + r - 1, TILE * tw + r - 1),
+    plan = _plan_for(blocks, r, gy.dtype)
+    grid = _zero_padded(gy.transpose(0, 2, 3, 1), (r - 1, r - 1), (blocks[0] + r - 1, blocks[1] + r - 1),
                         "winograd_gy")
-    kernel = _transformed_kernel(_block_taps(w, stride)[::-1, ::-1], transforms)          # (n^2, O, K)
+    kernel = _transformed_kernel(_block_taps(w, stride)[::-1, ::-1], plan)          # (pairs, O, K)
     block_bias = None if bias is None else np.tile(bias, sh * sw)     # a block's channels: (sh, sw, C)
-    out = _correlate(_transformed_tiles(grid, tiles, transforms), kernel, transforms, n, tiles, block_bias)
-    padded = recycle.empty((n, th, TILE, sh, tw, TILE, sw, c), gy.dtype)
-    padded.transpose(2, 5, 0, 1, 4, 3, 6, 7)[...] = out.reshape(TILE, TILE, n, th, tw, sh, sw, c)
-    padded = padded.reshape(n, th * TILE * sh, tw * TILE * sw, c)
+    padded = recycle.empty((n, blocks[0], sh, blocks[1], sw, c), gy.dtype)
+    for kind, tiles in _correlate(_stacked_tiles(grid, plan, n), kernel, plan, n, block_bias):
+        _tile_region(padded, kind, w_axis=3)[...] = tiles.reshape(*tiles.shape[:5], sh, sw, c).transpose(2, 3, 0, 5, 4, 1, 6, 7)
+    padded = padded.reshape(n, blocks[0] * sh, blocks[1] * sw, c)
     return padded[:, ph:ph + h, pw:pw + width].transpose(0, 3, 1, 2)
 
 
@@ -221,23 +316,22 @@ def conv2d_backward_weight(x, gy, w_shape, stride, padding, transformed=None):
     as the forward transformed them, if kept."""
     o, c = w_shape[:2]
     (sh, sw), (n, ho, wo) = stride, (gy.shape[0], *gy.shape[2:])
-    transforms = _transforms_for(block_kernel(w_shape, stride), gy.dtype)
-    r = transforms.r
-    tiles = _tile_counts((ho, wo))
+    plan = _plan_for((ho, wo), block_kernel(w_shape, stride), gy.dtype)
+    r = plan.r
     if transformed is None:
-        transformed = _transformed_tiles(_space_to_depth_grid(x, stride, padding, tiles, r), tiles, transforms)
-    gy_tiles = _zero_padded(gy.transpose(0, 2, 3, 1), (0, 0), (TILE * tiles[0], TILE * tiles[1]),
-                            "winograd_gy_tiles_padded")
-    gathered = scratch(np, "winograd_gy_tiles", (TILE, TILE, n, *tiles, o), gy.dtype)
-    gathered[...] = gy_tiles.reshape(n, tiles[0], TILE, tiles[1], TILE, o).transpose(2, 4, 0, 1, 3, 5)
-    positions = len(transforms.output)
-    spread = scratch(np, "winograd_products", (positions, gathered[0, 0].size), gy.dtype)
-    profiler.matmul(np, transforms.output, gathered.reshape(TILE * TILE, -1), out=spread)
-    # (K, O) per position as x^T gy rather than (O, K) as gy^T x: OpenBLAS runs this orientation up to
+        transformed = _stacked_tiles(_space_to_depth_grid(x, stride, padding, (ho, wo), r), plan, n)
+    gy_image = gy.transpose(0, 2, 3, 1)
+    spread = plan.stacked("winograd_products", n, o, gy.dtype)
+    for t, kind in enumerate(plan.types):
+        tiles = _tiles_of(gy_image, kind, (kind.size_h, kind.size_w), "winograd_gy_tiles")
+        profiler.matmul(np, plan.spread[t], tiles, out=plan.type_part(spread, t, n))
+    # (K, O) per pair as x^T gy rather than (O, K) as gy^T x: OpenBLAS runs this orientation up to
     # 20% faster when the machine is busy (dcgan-28's conv 64->128: 25 x (256, 256) @ (256, 128) 2.1 ms
     # against 25 x (128, 256) @ (256, 256) 2.7 ms in a step; equal on a quiet machine)
-    sums = scratch(np, "winograd_kernel", (positions, transformed.shape[2], o), gy.dtype)
-    profiler.matmul(np, transformed.transpose(0, 2, 1), spread.reshape(positions, -1, o), out=sums)
-    taps = profiler.matmul(np, transforms.kernel.T, sums.reshape(positions, -1))   # (r^2, sh*sw*C*O)
+    sums = scratch(np, "winograd_kernel", (len(plan.pairs), transformed.shape[2], o), gy.dtype)
+    for group in plan.groups:
+        profiler.matmul(np, plan.group_part(transformed, group, n).transpose(0, 2, 1), plan.group_part(spread, group, n),
+                        out=sums[group[0]])
+    taps = profiler.matmul(np, plan.kernel.T, sums.reshape(len(plan.pairs), -1))   # (r^2, sh*sw*C*O)
     gw = taps.reshape(r, r, sh, sw, c, o).transpose(5, 4, 0, 2, 1, 3)          # (O, C, r, sh, r, sw)
     return np.ascontiguousarray(gw).reshape(w_shape)

@@ -213,3 +213,18 @@ def test_parity_with_torch_on_the_dcgan_shapes():
     for a, b in zip(ours, theirs):
         expected = b.grad.numpy()
         np.testing.assert_allclose(a.grad.numpy(), expected, atol=3e-5 * np.abs(expected).max(), rtol=0)
+
+
+@pytest.mark.parametrize("out_hw,r,products", [
+    ((7, 7), 2, 9 * 9),      # F(4) + F(3) per axis: 5 + 4 products, not 2 x 5 for two padded 4-tiles
+    ((8, 8), 2, 10 * 10),    # two F(4) tiles per axis
+    ((5, 6), 2, (5 + 2) * (5 + 3)),
+    ((11, 9), 3, (6 + 6 + 5) * (6 + 6 + 3)),
+])
+def test_a_side_that_is_not_a_multiple_of_4_ends_in_a_smaller_tile(out_hw, r, products):
+    """Products per image: each pair of points stacks the tiles that have it, so the GEMMs' rows
+    sum to the tiles' products (none computed for outputs past the edge)."""
+    plan = winograd._plan_for(out_hw, r, np.float64)
+    rows = sum((pairs.stop - pairs.start) * (tiles.stop - tiles.start) for pairs, tiles in plan.groups)
+    per_tile = sum(len(t.points_h) * len(t.points_w) * t.count for t in plan.types)
+    assert rows == per_tile == products
