@@ -25,7 +25,7 @@ im2col's (tests/ops/test_winograd.py holds it there).
 """
 import numpy as np
 
-from minigan import blas, profiler
+from minigan import profiler
 from minigan.ops import recycle
 from minigan.ops.scratch import scratch, zero_bordered
 
@@ -90,36 +90,39 @@ class _Plan:
 
     def __init__(self, out_hw, r, dtype):
         self.r = r
-        kinds_h, kinds_w = _axis_tiles(out_hw[0]), _axis_tiles(out_hw[1])
         order = {(True, False): 0, (True, True): 1, (False, True): 2, (False, False): 3}
-        self.types = sorted((_TileType(kh, kw, r, dtype) for kh in kinds_h for kw in kinds_w),
+        kinds = [(kh, kw) for kh in _axis_tiles(out_hw[0]) for kw in _axis_tiles(out_hw[1])]
+        self.types = sorted((_TileType(kh, kw, r, dtype) for kh, kw in kinds),
                             key=lambda t: order[t.size_h == TILE, t.size_w == TILE])
         self.rows = np.cumsum([0] + [t.count for t in self.types])    # tile offsets of the types
-        n_points = TILE + r - 1
-        shared_h = [all(p in t.points_h for t in self.types) for p in range(n_points)]
-        shared_w = [all(q in t.points_w for t in self.types) for q in range(n_points)]
-        self.pairs, self.groups = [], []
-        for classes in ((False, True), (True, True), (True, False), (False, False)):
-            pairs = [(p, q) for p in range(n_points) for q in range(n_points)
-                     if (shared_h[p], shared_w[q]) == classes and any(t.holds((p, q)) for t in self.types)]
-            if pairs:
-                holders = [i for i, t in enumerate(self.types) if t.holds(pairs[0])]
-                assert holders == list(range(holders[0], holders[-1] + 1)), "a group's types must be one range"
-                self.groups.append((slice(len(self.pairs), len(self.pairs) + len(pairs)),
-                                    slice(self.rows[holders[0]], self.rows[holders[-1] + 1])))
-                self.pairs += pairs
+        self.pairs, self.groups = self._grouped_pairs(TILE + r - 1)
         self.spans, self.input, self.spread, self.output = [], [], [], []
         for t in self.types:
-            held = [i for i, pair in enumerate(self.pairs) if t.holds(pair)]
-            assert held == list(range(held[0], held[-1] + 1)), "a type's pairs must be one range"
-            positions = [t.points_h.index(p) * len(t.points_w) + t.points_w.index(q) for p, q in self.pairs[held[0]:held[-1] + 1]]
-            self.spans.append(slice(held[0], held[-1] + 1))
+            self.spans.append(_one_range([i for i, pair in enumerate(self.pairs) if t.holds(pair)]))
+            positions = [t.points_h.index(p) * len(t.points_w) + t.points_w.index(q)
+                         for p, q in self.pairs[self.spans[-1]]]
             self.input.append(np.ascontiguousarray(t.input[positions]))
             self.spread.append(np.ascontiguousarray(t.spread[positions]))
             self.output.append(np.ascontiguousarray(t.spread[positions].T))
         g = interpolation_matrices(r)[1]
         self.kernel = np.stack([np.kron(g[p], g[q]) for p, q in self.pairs]).astype(dtype)
         self.constants = [self._constant(t) for t in self.types]
+
+    def _grouped_pairs(self, points):
+        """The point pairs some type has, grouped by whether each point is every type's along its
+        axis (or only the full tiles'); with each group, (its pairs, its types' tile rows) as slices."""
+        shared = [[all(p in getattr(t, axis) for t in self.types) for p in range(points)]
+                  for axis in ("points_h", "points_w")]
+        pairs, groups = [], []
+        for classes in ((False, True), (True, True), (True, False), (False, False)):
+            group = [(p, q) for p in range(points) for q in range(points)
+                     if (shared[0][p], shared[1][q]) == classes and any(t.holds((p, q)) for t in self.types)]
+            if group:
+                holders = _one_range([i for i, t in enumerate(self.types) if t.holds(group[0])])
+                groups.append((slice(len(pairs), len(pairs) + len(group)),
+                               slice(self.rows[holders.start], self.rows[holders.stop])))
+                pairs += group
+        return pairs, groups
 
     def _constant(self, t):
         """The pair where a value added to type t's products reaches every output of its tiles: the
@@ -143,6 +146,13 @@ class _Plan:
         """A group's pairs and rows of stacked (pairs, rows, channels)."""
         pairs, rows = group
         return stacked[pairs, rows.start * n:rows.stop * n]
+
+
+def _one_range(indices):
+    """Consecutive indices as a slice (the plan's orders make every type's pairs and every group's
+    types consecutive)."""
+    assert indices == list(range(indices[0], indices[-1] + 1)), indices
+    return slice(indices[0], indices[-1] + 1)
 
 
 _plans = {}
@@ -306,7 +316,8 @@ def conv2d_backward_data(gy, w, x_shape, stride, padding, bias=None):
     block_bias = None if bias is None else np.tile(bias, sh * sw)     # a block's channels: (sh, sw, C)
     padded = recycle.empty((n, blocks[0], sh, blocks[1], sw, c), gy.dtype)
     for kind, tiles in _correlate(_stacked_tiles(grid, plan, n), kernel, plan, n, block_bias):
-        _tile_region(padded, kind, w_axis=3)[...] = tiles.reshape(*tiles.shape[:5], sh, sw, c).transpose(2, 3, 0, 5, 4, 1, 6, 7)
+        blocks_out = tiles.reshape(*tiles.shape[:5], sh, sw, c)         # (mh, mw, n, ch, cw, sh, sw, c)
+        _tile_region(padded, kind, w_axis=3)[...] = blocks_out.transpose(2, 3, 0, 5, 4, 1, 6, 7)
     padded = padded.reshape(n, blocks[0] * sh, blocks[1] * sw, c)
     return padded[:, ph:ph + h, pw:pw + width].transpose(0, 3, 1, 2)
 
@@ -330,8 +341,8 @@ def conv2d_backward_weight(x, gy, w_shape, stride, padding, transformed=None):
     # against 25 x (128, 256) @ (256, 256) 2.7 ms in a step; equal on a quiet machine)
     sums = scratch(np, "winograd_kernel", (len(plan.pairs), transformed.shape[2], o), gy.dtype)
     for group in plan.groups:
-        profiler.matmul(np, plan.group_part(transformed, group, n).transpose(0, 2, 1), plan.group_part(spread, group, n),
-                        out=sums[group[0]])
+        x_rows, gy_rows = plan.group_part(transformed, group, n), plan.group_part(spread, group, n)
+        profiler.matmul(np, x_rows.transpose(0, 2, 1), gy_rows, out=sums[group[0]])
     taps = profiler.matmul(np, plan.kernel.T, sums.reshape(len(plan.pairs), -1))   # (r^2, sh*sw*C*O)
     gw = taps.reshape(r, r, sh, sw, c, o).transpose(5, 4, 0, 2, 1, 3)          # (O, C, r, sh, r, sw)
     return np.ascontiguousarray(gw).reshape(w_shape)
