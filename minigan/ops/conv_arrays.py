@@ -27,7 +27,7 @@ import numpy as np
 from minigan import backend, conv_kernels, profiler
 from minigan.ops import recycle, winograd
 from minigan.ops.reduce import channel_broadcast
-from minigan.ops.scratch import scratch, zero_border, zero_bordered
+from minigan.ops.scratch import copy_channels_last, scratch, zero_border, zero_bordered
 
 
 def _buffer(xp, purpose, shape, dtype, keep):
@@ -53,7 +53,7 @@ def _channels_last(x, padding, keep=False):
         zero_border(padded, interior)
     else:
         padded = zero_bordered(xp, "padded", shape, x.dtype, interior)
-    padded[:, ph:ph + h, pw:pw + w] = x
+    copy_channels_last(padded[:, ph:ph + h, pw:pw + w], x)
     return padded
 
 

@@ -10,6 +10,8 @@ import numpy as np
 
 _buffers = {}
 _zero_borders = {}   # purpose key -> (shape, interior) whose zero border its buffer still holds
+ALIASED_STEP = 4096  # bytes: loads a multiple of this apart fall in one L1 cache set
+CHANNEL_GROUP = 8    # channels copied at a time from such an image
 
 
 def scratch(xp, purpose, shape, dtype):
@@ -61,3 +63,17 @@ def zero_border(image, interior):
     image[:, top + rows:] = 0
     image[:, top:top + rows, :left] = 0
     image[:, top:top + rows, left + cols:] = 0
+
+
+def copy_channels_last(out, image):
+    """out[...] = image, a channels-last view (N, H, W, C) of an array in any layout. From NCHW with
+    planes a multiple of 4 KiB apart (32x32 or 64x64 float32), a plain copy reads a pixel's C values
+    from addresses in one L1 set, which evict each other; CHANNEL_GROUP channels at a time do not:
+    (16, 64, 32, 32) with a cold cache 1.8 -> 0.9 ms. Other plane sizes gain nothing (28x28 loses),
+    so they copy whole."""
+    step, channels = image.strides[-1], image.shape[-1]
+    if not (isinstance(image, np.ndarray) and step > 0 and step % ALIASED_STEP == 0 and channels > CHANNEL_GROUP):
+        out[...] = image
+        return
+    for first in range(0, channels, CHANNEL_GROUP):
+        out[..., first:first + CHANNEL_GROUP] = image[..., first:first + CHANNEL_GROUP]

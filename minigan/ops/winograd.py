@@ -27,7 +27,7 @@ import numpy as np
 
 from minigan import profiler
 from minigan.ops import recycle
-from minigan.ops.scratch import scratch, zero_bordered
+from minigan.ops.scratch import copy_channels_last, scratch, zero_bordered
 
 TILE = 4                      # outputs per full tile side; a tile reads TILE + r - 1 inputs per side
 POINTS = (0.0, 1.0, -1.0, 2.0, -2.0)   # the first TILE + r - 2 of them, and infinity
@@ -263,7 +263,7 @@ def _zero_padded(x, top_left, size, purpose):
     (top, left), (height, width) = top_left, size
     rows, cols = min(h, height - top), min(w, width - left)
     out = zero_bordered(np, purpose, (n, height, width) + x.shape[3:], x.dtype, ((top, rows), (left, cols)))
-    out[:, top:top + rows, left:left + cols] = x[:, :rows, :cols]
+    copy_channels_last(out[:, top:top + rows, left:left + cols], x[:, :rows, :cols])
     return out
 
 

@@ -1,7 +1,9 @@
 """Scratch buffers: reused per purpose, and laid out like the array they stand beside."""
 import numpy as np
 
-from minigan.ops.scratch import scratch, scratch_like, zero_bordered
+import pytest
+
+from minigan.ops.scratch import copy_channels_last, scratch, scratch_like, zero_bordered
 
 
 def test_scratch_reuses_one_buffer_per_purpose_and_dtype():
@@ -54,3 +56,27 @@ def test_zero_bordered_is_zero_around_its_interior_whatever_used_the_buffer_befo
     assert len(zeroings) == 4                                  # another interior each time: zeroed each time
     bordered(shape=(1, 5, 6, 3))
     assert len(zeroings) == 5                                  # and another shape
+
+
+@pytest.mark.parametrize("shape", [(2, 12, 32, 32), (1, 20, 64, 32), (2, 5, 7, 9), (1, 3, 32, 32)])
+def test_copy_channels_last_copies_every_channel_of_any_plane_size(monkeypatch, shape):
+    """NCHW images whose planes are 4 KiB apart go 8 channels at a time (12 and 20: a partial last
+    group); others in one copy. Either way every value lands where a plain copy puts it."""
+    import minigan.ops.scratch as scratch_module
+    copies = []
+    monkeypatch.setattr(scratch_module, "CHANNEL_GROUP", 8)
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    image = x.transpose(0, 2, 3, 1)
+    out = np.full((shape[0], shape[2] + 2, shape[3] + 2, shape[1]), np.nan, np.float32)
+
+    class Counting(np.ndarray):
+        def __setitem__(self, index, value):
+            copies.append(index)
+            super().__setitem__(index, value)
+
+    interior = out[:, 1:-1, 1:-1].view(Counting)
+    copy_channels_last(interior, image)
+    np.testing.assert_array_equal(out[:, 1:-1, 1:-1], image)
+    assert np.isnan(_border(out, ((1, shape[2]), (1, shape[3])))).all()     # nothing written outside
+    aliased = shape[2] * shape[3] * 4 % 4096 == 0 and shape[1] > 8
+    assert len(copies) == (-(-shape[1] // 8) if aliased else 1)
