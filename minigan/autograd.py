@@ -453,6 +453,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets):
     target_ids = None if targets is None else {id(t) for t in targets}
     pending = {}   # id(tensor) -> (tensor, gradient so far)
     results = {}   # id(target) -> gradient
+    given = {id(_memory_owner(g.data)) for g in grad_outputs}   # memory a leaf's .grad must not share
 
     def accumulate(table, tensor, gradient):
         previous = table.get(id(tensor))
@@ -483,7 +484,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets):
                     if x.creator is not None:
                         accumulate(pending, x, g)
                 elif x.creator is None:
-                    _accumulate_leaf(x, g, create_graph)
+                    _accumulate_leaf(x, g, create_graph, given)
                 else:
                     accumulate(pending, x, g)
             if not retain_graph:
@@ -491,7 +492,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets):
         if targets is None:
             for tensor, gradient in pending.values():  # outputs that are themselves leaves
                 if tensor.creator is None and tensor._requires_grad:
-                    _accumulate_leaf(tensor, gradient, create_graph)
+                    _accumulate_leaf(tensor, gradient, create_graph, given)
     return results
 
 
@@ -533,10 +534,33 @@ def _check_gradient_shape(function, x, g):
                            f"for an input of shape {x.shape} (a bug in that op)")
 
 
-def _accumulate_leaf(x, g, create_graph):
-    if not create_graph:
-        g = Tensor(g.data.copy()) if x.grad is None else g  # own the buffer: grads may be edited in place
-    x.grad = g if x.grad is None else x.grad + g
+def _accumulate_leaf(x, g, create_graph, given):
+    if x.grad is not None:
+        x.grad = x.grad + g
+    else:
+        x.grad = g if create_graph else _owned(g, given)
+
+
+def _owned(g, given):
+    """g as a leaf's `.grad`, which optimizers and users may edit in place: g itself when its array
+    is a backward's own result (a writable, C-contiguous NumPy array over memory no other leaf got
+    and the caller never saw), else a copy. `given` holds the memory owners handed out so far in
+    this backward (an Add gives one gradient to both inputs, a split hands out slices of one).
+    Taking the array instead of copying it saves a pass over every parameter each step (mlp-gan
+    -3%), as PyTorch's engine does for a gradient nothing else holds."""
+    data = g.data
+    owner = _memory_owner(data)
+    if (isinstance(data, np.ndarray) and data.flags.writeable and data.flags.c_contiguous
+            and id(owner) not in given and not scratch.is_buffer(owner)):
+        given.add(id(owner))
+        return g
+    return Tensor(data.copy())
+
+
+def _memory_owner(array):
+    """The array owning `array`'s memory (NumPy points every view's base at the owner)."""
+    base = getattr(array, "base", None)
+    return array if base is None else base
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
@@ -574,3 +598,4 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 from minigan import ops  # noqa: E402  (ops need Tensor and Function defined first)
+from minigan.ops import scratch  # noqa: E402

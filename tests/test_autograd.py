@@ -225,3 +225,71 @@ def test_item_numpy_and_repr():
     assert "grad_fn=<Mul>" in repr(x * 2)
     with pytest.raises(ValueError, match="only one-element"):
         leaf([1.0, 2.0]).item()
+
+
+# ------------------------------------------------- leaf gradients: taken, or copied when shared
+class _FreshGradient(mg.autograd.Function):
+    """y = 2 x whose backward hands out an array made for the call, and remembers it."""
+    handed_out = []
+
+    def forward(self, x):
+        return 2 * x
+
+    def backward(self, gy):
+        gx = 2 * gy.data
+        self.handed_out.append(gx)
+        return mg.Tensor(gx)
+
+
+def test_a_fresh_backward_result_becomes_the_leafs_grad_without_a_copy():
+    x = leaf([1.0, 2.0])
+    _FreshGradient()(x).sum().backward()
+    assert x.grad.data is _FreshGradient.handed_out[-1]
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
+
+
+def _edit_in_place(*tensors):
+    for t in tensors:
+        t.grad.data[...] += 100.0
+
+
+def test_one_gradient_given_to_two_leaves_is_copied_for_the_second():
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    (a + b).backward(mg.tensor(np.array([1.0, -1.0])))    # Add hands one array to both
+    assert not np.shares_memory(a.grad.data, b.grad.data)
+    _edit_in_place(a)
+    np.testing.assert_array_equal(b.grad.numpy(), [1.0, -1.0])
+
+
+def test_views_of_one_gradient_given_to_two_leaves_do_not_share_memory():
+    a, b = leaf([[1.0, 2.0]]), leaf([[3.0], [4.0]])
+    # Mul's gradient is fresh; Add gives it to both Reshapes, whose backwards return views of it
+    ((a.reshape(2) + b.reshape(2)) * leaf([1.0, 1.0])).sum().backward()
+    assert not np.shares_memory(a.grad.data, b.grad.data)
+    _edit_in_place(a)
+    np.testing.assert_array_equal(b.grad.numpy(), [[1.0], [1.0]])
+
+
+def test_the_callers_gradient_never_becomes_a_leafs_grad():
+    given = mg.tensor(np.array([5.0, 6.0]))
+    x, y = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    (x + 0.0).backward(given)               # Add passes the caller's array straight through
+    y.backward(given)                       # and a leaf output takes it as it is
+    for t in (x, y):
+        assert not np.shares_memory(t.grad.data, given.data)
+    _edit_in_place(x, y)
+    np.testing.assert_array_equal(given.numpy(), [5.0, 6.0])
+
+
+def test_a_read_only_or_scratch_backed_gradient_is_copied(monkeypatch):
+    from minigan.ops.scratch import scratch
+    buffer = scratch(np, "test-leaf-grad", (2,), np.float64)
+    buffer[...] = [7.0, 8.0]
+    x = leaf([1.0, 2.0])
+    x.sum().backward()                      # Sum's backward broadcasts: a read-only view
+    assert x.grad.data.flags.writeable
+    x.grad = None
+    monkeypatch.setattr(_FreshGradient, "backward", lambda self, gy: mg.Tensor(buffer))
+    _FreshGradient()(x).sum().backward()
+    assert not np.shares_memory(x.grad.data, buffer)
+    np.testing.assert_array_equal(x.grad.numpy(), [7.0, 8.0])

@@ -28,6 +28,11 @@ def scratch(xp, purpose, shape, dtype):
     return buffer[:size].reshape(shape)
 
 
+def is_buffer(array):
+    """Whether `array` is one of the scratch buffers (whose contents the next op overwrites)."""
+    return any(array is buffer for buffer in _buffers.values())
+
+
 def in_layout_of(x, allocate):
     """An array shaped like x and laid out like it in memory (e.g. an NCHW view of a channels-last
     buffer): `allocate(shape)` makes a C-contiguous array of x's axes ordered outermost first."""
