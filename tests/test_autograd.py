@@ -241,7 +241,8 @@ class _FreshGradient(mg.autograd.Function):
         return mg.Tensor(gx)
 
 
-def test_a_fresh_backward_result_becomes_the_leafs_grad_without_a_copy():
+def test_a_fresh_backward_result_becomes_the_leafs_grad_without_a_copy(cpu_default):
+    # NumPy only: a CuPy gradient is always copied into .grad
     x = leaf([1.0, 2.0])
     _FreshGradient()(x).sum().backward()
     assert x.grad.data is _FreshGradient.handed_out[-1]
@@ -281,7 +282,8 @@ def test_the_callers_gradient_never_becomes_a_leafs_grad():
     np.testing.assert_array_equal(given.numpy(), [5.0, 6.0])
 
 
-def test_a_read_only_or_scratch_backed_gradient_is_copied(monkeypatch):
+def test_a_read_only_or_scratch_backed_gradient_is_copied(monkeypatch, cpu_default):
+    # NumPy flags and a NumPy scratch buffer: the test pins the CPU under MINIGAN_DEVICE=cuda too
     from minigan.ops.scratch import scratch
     buffer = scratch(np, "test-leaf-grad", (2,), np.float64)
     buffer[...] = [7.0, 8.0]
