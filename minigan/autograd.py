@@ -342,7 +342,7 @@ class Function:
 
     def __call__(self, *inputs):
         data = [x.data for x in inputs]
-        if len(inputs) > 1:
+        if len(inputs) > 1 and len({type(a) for a in data}) > 1:   # arrays of one type share a device
             _check_same_device(self, data)
         raw = self.forward(*data) if _profiler is None else _profiler.forward(self, data)
         multiple = isinstance(raw, tuple)

@@ -27,7 +27,9 @@ class MatMul(Function):
 
 
 def _matmul_shape(a, b):
-    return np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
+    batch_a, batch_b = a.shape[:-2], b.shape[:-2]
+    batch = batch_a if batch_a == batch_b else np.broadcast_shapes(batch_a, batch_b)
+    return batch + (a.shape[-2], b.shape[-1])
 
 
 def matmul(a, b):
@@ -46,7 +48,8 @@ def matmul(a, b):
     if b.ndim == 1:
         return squeeze(matmul(a, unsqueeze(b, -1)), -1)
     try:
-        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        if a.shape[:-2] != b.shape[:-2]:
+            np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
         raise ValueError(f"matmul: batch dims of {a.shape} and {b.shape} cannot be broadcast") from None
     return MatMul()(a, b)

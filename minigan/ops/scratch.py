@@ -36,6 +36,8 @@ def is_buffer(array):
 def in_layout_of(x, allocate):
     """An array shaped like x and laid out like it in memory (e.g. an NCHW view of a channels-last
     buffer): `allocate(shape)` makes a C-contiguous array of x's axes ordered outermost first."""
+    if x.flags.c_contiguous:
+        return allocate(x.shape)
     order = sorted(range(x.ndim), key=lambda axis: -x.strides[axis])
     block = allocate(tuple(x.shape[axis] for axis in order))
     return block.transpose([order.index(axis) for axis in range(x.ndim)])
