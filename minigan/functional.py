@@ -220,11 +220,14 @@ def _as_target(target, like):
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
-    """BCE on logits, in the stable form (1 - t) x + (1 + (p - 1) t) softplus(-x)."""
+    """BCE on logits, in the stable form (1 - t) x + (1 + (p - 1) t) softplus(-x) (one fused op
+    without `pos_weight`)."""
     target = _as_target(target, input)
     _same_shape("binary_cross_entropy_with_logits", input, target)
-    log_weight = 1.0 if pos_weight is None else 1.0 + (pos_weight - 1.0) * target
-    loss = (1.0 - target) * input + log_weight * softplus(-input)
+    if pos_weight is None:
+        loss = ops.binary_cross_entropy_with_logits(input, target)
+    else:
+        loss = (1.0 - target) * input + (1.0 + (pos_weight - 1.0) * target) * softplus(-input)
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")

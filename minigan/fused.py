@@ -34,6 +34,9 @@ def _kernels():
             "T g, T beta1, T beta2, T scale, T shift", "T p, T m, T v, T v_max",
             "m += (g - m) * (1 - beta1); v = v * beta2 + g * (1 - beta2) * g;"
             "v_max = max(v_max, v); p -= m / (sqrt(v_max) * scale + shift)", "minigan_adam_amsgrad"),
+        "bce_with_logits": cupy.ElementwiseKernel(
+            "T x, T t", "T loss", "loss = max(x, (T)0) - x * t + log1p(exp(-abs(x)))",
+            "minigan_bce_with_logits"),
     }
 
 
@@ -71,3 +74,8 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1, beta2, 
         _kernels()["adam"](grad, *scalars, param, exp_avg, exp_avg_sq)
     else:
         _kernels()["adam_amsgrad"](grad, *scalars, param, exp_avg, exp_avg_sq, max_exp_avg_sq)
+
+
+def bce_with_logits(x, t):
+    """Binary cross-entropy of logits x against targets t, per element (as ops/loss.py)."""
+    return _kernels()["bce_with_logits"](x, t)

@@ -8,6 +8,7 @@ from minigan.ops.activation import relu, leaky_relu, elu, sigmoid, tanh, softplu
 from minigan.ops.reduce import (sum, mean, var, std, amax, amin, max, min, argmax, argmin,
                                 logsumexp, log_softmax, softmax)
 from minigan.ops.linalg import matmul, linear
+from minigan.ops.loss import binary_cross_entropy_with_logits
 from minigan.ops.norm import normalize
 from minigan.ops.conv import conv2d, conv_transpose2d
 from minigan.ops.pool import avg_pool2d, max_pool2d, adaptive_avg_pool2d

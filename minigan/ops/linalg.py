@@ -2,28 +2,33 @@
 import numpy as np
 
 from minigan import backend, profiler
-from minigan.autograd import Function, Tensor
+from minigan.autograd import Function, Tensor, is_grad_enabled
 from minigan.ops import recycle
 from minigan.ops.elementwise import as_operand
 from minigan.ops.shape import reshape, squeeze, sum_to, transpose, unsqueeze
-from minigan.ops.reduce import sum
+from minigan.ops.reduce import channel_sums, sum
 
 
 class MatMul(Function):
     """a @ b for a, b with >= 2 dims; leading (batch) dims broadcast."""
 
     def forward(self, a, b):
-        xp = backend.get_array_module(a)
-        out = recycle.empty_on(xp, _matmul_shape(a, b), np.result_type(a.dtype, b.dtype))
-        if a.shape[-1] == 1:    # an outer product: the BLAS runs a 1-deep GEMM at ~1 GFLOP/s
-            return xp.multiply(a, b, out=out)
-        return profiler.matmul(xp, a, b, out=out)
+        return _product(a, b, _matmul_shape(a, b))
 
     def backward(self, gy):
         a, b = self.inputs
         ga = sum_to(matmul(gy, transpose(b, -1, -2)), a.shape) if self.needs_input_grad[0] else None
         gb = sum_to(matmul(transpose(a, -1, -2), gy), b.shape) if self.needs_input_grad[1] else None
         return ga, gb
+
+
+def _product(a, b, shape):
+    """a @ b (arrays) into a recycled block of the given shape."""
+    xp = backend.get_array_module(a)
+    out = recycle.empty_on(xp, shape, np.result_type(a.dtype, b.dtype))
+    if a.shape[-1] == 1:    # an outer product: the BLAS runs a 1-deep GEMM at ~1 GFLOP/s
+        return xp.multiply(a, b, out=out)
+    return profiler.matmul(xp, a, b, out=out)
 
 
 def _matmul_shape(a, b):
@@ -69,11 +74,22 @@ class Linear(Function):
     def backward(self, gy):
         x, weight = self.inputs[:2]
         needs = self.needs_input_grad
+        if not is_grad_enabled():   # a plain backward: the same products on arrays, no ops to record
+            return _linear_gradients(gy.data, x.data, weight.data, needs)
         gx = matmul(gy, weight) if needs[0] else None
         flat_gy = reshape(gy, (-1, gy.shape[-1]))
         gw = matmul(transpose(flat_gy, 0, 1), reshape(x, (-1, x.shape[-1]))) if needs[1] else None
         gb = sum(flat_gy, 0) if len(needs) > 2 and needs[2] else None
         return gx, gw, gb
+
+
+def _linear_gradients(gy, x, weight, needs):
+    """Linear's gradients as arrays: gx = gy W, gW = gy^T x over all leading dims, gb = column sums of gy."""
+    flat_gy = gy.reshape(-1, gy.shape[-1])
+    gx = _product(flat_gy, weight, (len(flat_gy), weight.shape[1])).reshape(x.shape) if needs[0] else None
+    gw = _product(flat_gy.T, x.reshape(-1, x.shape[-1]), weight.shape) if needs[1] else None
+    gb = channel_sums(flat_gy) if len(needs) > 2 and needs[2] else None
+    return tuple(None if g is None else Tensor(g) for g in (gx, gw, gb))
 
 
 def linear(x, weight, bias=None):

@@ -12,6 +12,9 @@ register("binary_cross_entropy_with_logits", "mean", F.binary_cross_entropy_with
 register("binary_cross_entropy_with_logits", "pos_weight, none",
          lambda x, t: F.binary_cross_entropy_with_logits(x, t, reduction="none", pos_weight=2.0),
          Arg((4, 3), -3.0, 3.0), target01)
+register("binary_cross_entropy_with_logits", "target with gradient, sum",
+         lambda x, t: F.binary_cross_entropy_with_logits(x, t, reduction="sum"),
+         Arg((4, 3), -3.0, 3.0), Arg((4, 3), 0.0, 1.0))
 register("binary_cross_entropy", "sum", lambda p, t: F.binary_cross_entropy(p, t, reduction="sum"),
          Arg((4, 3), 0.1, 0.9), target01)
 register("mse_loss", "mean", F.mse_loss, Arg((4, 3)), Arg((4, 3)))
