@@ -37,6 +37,15 @@ def _kernels():
         "bce_with_logits": cupy.ElementwiseKernel(
             "T x, T t", "T loss", "loss = max(x, (T)0) - x * t + log1p(exp(-abs(x)))",
             "minigan_bce_with_logits"),
+        "bce_with_logits_grad": cupy.ElementwiseKernel(
+            "T x, T t, T gy", "T gx", "gx = gy * (tanh(x * (T)0.5) * (T)0.5 + (T)0.5 - t)",
+            "minigan_bce_with_logits_grad"),
+        "sigmoid": cupy.ElementwiseKernel(
+            "T x", "T y", "y = tanh(x * (T)0.5) * (T)0.5 + (T)0.5", "minigan_sigmoid"),
+        "leaky_relu": cupy.ElementwiseKernel(
+            "T x, T a", "T y", "y = x > (T)0 ? x : x * a", "minigan_leaky_relu"),
+        "leaky_relu_grad": cupy.ElementwiseKernel(
+            "T x, T gy, T a", "T gx", "gx = x > (T)0 ? gy : gy * a", "minigan_leaky_relu_grad"),
     }
 
 
@@ -79,3 +88,23 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1, beta2, 
 def bce_with_logits(x, t):
     """Binary cross-entropy of logits x against targets t, per element (as ops/loss.py)."""
     return _kernels()["bce_with_logits"](x, t)
+
+
+def bce_with_logits_grad(x, t, gy):
+    """d/dx of the above times gy: gy (sigmoid(x) - t)."""
+    return _kernels()["bce_with_logits_grad"](x, t, gy)
+
+
+def sigmoid(x):
+    """1 / (1 + exp(-x)) as tanh(x / 2) / 2 + 1/2, as ops/activation.py."""
+    return _kernels()["sigmoid"](x)
+
+
+def leaky_relu(x, slope):
+    """x where x > 0, else slope x (PyTorch's convention, any slope)."""
+    return _kernels()["leaky_relu"](x, x.dtype.type(slope))
+
+
+def leaky_relu_grad(x, gy, slope):
+    """gy where x > 0, else slope gy."""
+    return _kernels()["leaky_relu_grad"](x, gy, x.dtype.type(slope))

@@ -1,6 +1,8 @@
 """Activations. Each backward is written with Tensor ops on the input or the output, so the
 second derivative (needed by gradient penalties) comes out of the same code."""
-from minigan import backend
+import numpy as np
+
+from minigan import backend, fused
 from minigan.autograd import Function, Tensor, is_grad_enabled
 from minigan.ops import recycle
 from minigan.ops.elementwise import where
@@ -12,10 +14,15 @@ def _positive(x):
     return backend.get_array_module(x).greater(x, 0, out=recycle.empty_like(x))
 
 
+def _recording(gy):
+    """Whether a backward's result joins a graph (create_graph with a gy that requires grad)."""
+    return is_grad_enabled() and gy.requires_grad
+
+
 def _times_gradient(gy, factor):
     """gy * factor for an array `factor` made for this one call. When no graph is being recorded
     (a plain backward), the product goes into factor itself: no Mul, no third full-size buffer."""
-    if (is_grad_enabled() and gy.requires_grad) or gy.data.dtype != factor.dtype:
+    if _recording(gy) or gy.data.dtype != factor.dtype:
         return gy * Tensor(factor)
     backend.get_array_module(factor).multiply(factor, gy.data, out=factor)
     return Tensor(factor)
@@ -37,11 +44,15 @@ class LeakyReLU(Function):
     # costs a mispredicted branch per element (about 20x slower on NumPy)
     def forward(self, x):
         xp = backend.get_array_module(x)
+        if xp is not np:   # CuPy: one kernel instead of two
+            return fused.leaky_relu(x, self.negative_slope)
         y = xp.multiply(x, x.dtype.type(self.negative_slope), out=recycle.empty_like(x))
         return (xp.maximum if self.negative_slope <= 1 else xp.minimum)(x, y, out=y)
 
     def backward(self, gy):
         x = self.inputs[0].data
+        if not isinstance(x, np.ndarray) and not _recording(gy) and gy.data.dtype == x.dtype:
+            return Tensor(fused.leaky_relu_grad(x, gy.data, self.negative_slope))   # CuPy: one kernel, not four
         slope = _positive(x)                   # 1 where x > 0, then a where x <= 0
         slope *= x.dtype.type(1 - self.negative_slope)
         slope += x.dtype.type(self.negative_slope)
@@ -63,8 +74,7 @@ class ELU(Function):
 
 class Sigmoid(Function):
     def forward(self, x):
-        xp = backend.get_array_module(x)
-        return (xp.tanh(x * 0.5) * 0.5 + 0.5).astype(x.dtype)  # stable for large |x|
+        return sigmoid_array(x)
 
     def backward(self, gy):
         y = self.output
@@ -112,6 +122,17 @@ def elu(x, alpha=1.0):
 
 def sigmoid(x):
     return Sigmoid()(x)
+
+
+def sigmoid_array(x):
+    """1 / (1 + exp(-x)) of an array, as tanh(x / 2) / 2 + 1/2: stable for large |x|."""
+    xp = backend.get_array_module(x)
+    if xp is not np:
+        return fused.sigmoid(x)
+    y = np.tanh(x * 0.5)
+    y *= 0.5
+    y += 0.5
+    return y.astype(x.dtype, copy=False)
 
 
 def tanh(x):
