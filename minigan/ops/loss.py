@@ -45,4 +45,7 @@ class BinaryCrossEntropyWithLogits(Function):
 
 def binary_cross_entropy_with_logits(x, t):
     """The unreduced loss of logits x against targets t of the same shape."""
+    if x.shape != t.shape:
+        raise ValueError(f"binary_cross_entropy_with_logits: target shape {tuple(t.shape)} must equal "
+                         f"input shape {tuple(x.shape)}")
     return BinaryCrossEntropyWithLogits()(x, t)
