@@ -124,6 +124,19 @@ def test_losses_match_torch(name, ours, theirs):
     compare(ours, theirs, rng.normal(size=(4, 3)) * 3, rng.uniform(0, 1, (4, 3)), grad_mask=[True, False])
 
 
+def test_bce_with_logits_target_gradient_and_second_order_match_torch():
+    """The fused op's gradient for the target too, and the derivative of its input gradient."""
+    x, t = rng.normal(size=(4, 3)) * 3, rng.uniform(0, 1, (4, 3))
+    compare(lambda a, b: F.binary_cross_entropy_with_logits(a, b, reduction="none"),
+            lambda a, b: TF.binary_cross_entropy_with_logits(a, b, reduction="none"), x, t, grad_mask=[True, True])
+    ours, theirs = mg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    g, = mg.grad(F.binary_cross_entropy_with_logits(ours, mg.tensor(t)), [ours], create_graph=True)
+    gt, = torch.autograd.grad(TF.binary_cross_entropy_with_logits(theirs, torch.tensor(t)), [theirs], create_graph=True)
+    gg, = mg.grad((g * g).sum(), [ours])
+    ggt, = torch.autograd.grad((gt * gt).sum(), [theirs])
+    np.testing.assert_allclose(gg.numpy(), ggt.numpy(), rtol=1e-10, atol=1e-12)
+
+
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_class_index_losses_match_torch(reduction):
     x = rng.normal(size=(5, 4, 2))
